@@ -1,0 +1,372 @@
+import { isIPv6, parseIPv4, parseUnsigned, tokenize, bytesEqual } from './bytes.js';
+import { eventStream, eventTimestamp, isMessageEvent, parseIsoTime, startsWithIsoTime, stripAnsi, type InputShape } from './envelope.js';
+import { knownField } from './field-catalog.js';
+import { DEFAULT_FORMAT, FormatSet, formatFromHeader, parseFormat, type Format } from './format.js';
+import { DecodedRecord, KIND_IPV4, KIND_IPV6, KIND_NULL, KIND_NUMBER, KIND_TEXT, MAX_FIELDS } from './record.js';
+import { emptyRejectCounts, type Reject, type RejectCounts, type RejectReason } from './rejects.js';
+
+export interface DecoderOptions {
+  /**
+   * Formats of headerless input (as AWS writes them, space-separated names, or underscores). Several formats are
+   * told apart by their number of fields. Default: the default (v2) format. A header line in the input wins.
+   */
+  formats?: readonly (string | Format)[];
+  /** Shape of the lines; `auto` (default) decides from the first non-blank line of each source. */
+  shape?: InputShape | 'auto';
+}
+
+/** Where decoded lines go. Both calls are synchronous; the record is reused after `record` returns. */
+export interface DecodeTarget {
+  record(rec: DecodedRecord): void;
+  reject(reject: Reject): void;
+}
+
+/** What happened to the lines read so far. lines = records + rejects + headers + blank. */
+export interface DecodeCounts {
+  lines: number;
+  records: number;
+  headers: number;
+  blank: number;
+  rejected: number;
+  rejects: RejectCounts;
+}
+
+export function emptyCounts(): DecodeCounts {
+  return { lines: 0, records: 0, headers: 0, blank: 0, rejected: 0, rejects: emptyRejectCounts() };
+}
+
+// Field decoders by catalog type, as small integers for a switch on the hot path.
+const T_INT = 0;
+const T_COUNT = 1;
+const T_IP = 2;
+const T_ENUM = 3;
+const T_STRING = 4;
+
+const INT32_MAX = 2147483647;
+
+interface Plan {
+  readonly types: Uint8Array;
+  readonly enums: (readonly string[] | undefined)[];
+}
+
+const plans = new WeakMap<Format, Plan>();
+
+function planFor(format: Format): Plan {
+  let plan = plans.get(format);
+  if (!plan) {
+    const types = new Uint8Array(format.fields.length);
+    const enums: (readonly string[] | undefined)[] = [];
+    format.fields.forEach((f, i) => {
+      types[i] =
+        f.type === 'int' ? T_INT
+        : f.type === 'count' || f.type === 'unix_seconds' ? T_COUNT
+        : f.type === 'ip' ? T_IP
+        : f.type === 'enum' ? T_ENUM
+        : T_STRING;
+      enums[i] = f.type === 'enum' ? f.values : undefined;
+    });
+    plan = { types, enums };
+    plans.set(format, plan);
+  }
+  return plan;
+}
+
+const headerFormats = new Map<string, Format>();
+
+/**
+ * Turns lines into records for one source at a time: detects the input shape and header lines, picks the format,
+ * decodes fields straight from the bytes. Knows nothing of streams: `line()` and `event()` are called by the
+ * framing layer, and results go to a `DecodeTarget`.
+ */
+export class FlowDecoder {
+  readonly counts: DecodeCounts = emptyCounts();
+  private readonly rec = new DecodedRecord();
+  private readonly formatSet: FormatSet;
+  private readonly defaultLabel: string;
+  private readonly tokenEnds = new Int32Array(MAX_FIELDS);
+  private readonly tokenStarts = new Int32Array(MAX_FIELDS);
+  private readonly fixedShape: InputShape | undefined;
+
+  private source = '-';
+  private shape: InputShape | undefined;
+  private headerFormat: Format | null = null;
+  private rejectField = -1;
+  private rejectDetail = '';
+  private readonly zone = { hasZone: false };
+
+  constructor(
+    private readonly target: DecodeTarget,
+    options: DecoderOptions = {},
+  ) {
+    const formats = (options.formats ?? []).map((f) => (typeof f === 'string' ? parseFormat(f) : f));
+    this.formatSet = new FormatSet(formats.length > 0 ? formats : [DEFAULT_FORMAT]);
+    this.defaultLabel =
+      formats.length === 0 ? 'the default format (14 fields)'
+      : formats.length === 1 ? `the format (${formats[0].fields.length} fields)`
+      : `any of the formats (${formats.map((f) => f.fields.length).join(', ')} fields)`;
+    this.fixedShape = options.shape === 'auto' ? undefined : options.shape;
+  }
+
+  /** Starts a new source: its own line numbers, shape detection and header. */
+  beginSource(name: string): void {
+    this.source = name;
+    this.shape = this.fixedShape;
+    this.headerFormat = null;
+    this.rec.source = name;
+  }
+
+  get currentSource(): string {
+    return this.source;
+  }
+
+  /** The format set by the last header line of this source, if any. */
+  get currentHeader(): Format | null {
+    return this.headerFormat;
+  }
+
+  /** Decodes one line (without its `\n`); `lineNo` is 1-based within the source. */
+  line(buf: Uint8Array, start: number, end: number, lineNo: number): void {
+    this.counts.lines++;
+    if (end > start && buf[end - 1] === 0x0d) end--;
+    let s = start;
+    while (s < end && (buf[s] === 0x20 || buf[s] === 0x09)) s++;
+    if (s === end) {
+      this.counts.blank++;
+      return;
+    }
+    const rec = this.rec;
+    rec.line = lineNo;
+    rec.logStream = null;
+    rec.logTimestamp = NaN;
+    const shape = this.shape ?? (this.shape = detectShape(buf, s, end));
+    if (shape === 'raw') {
+      this.decodeText(buf, s, end, buf, start, end);
+    } else if (shape === 'tail') {
+      this.decodeTailLine(buf, s, end, start);
+    } else {
+      this.decodeJsonLine(buf, s, end, start);
+    }
+  }
+
+  /** Decodes one CloudWatch Logs event from a JSON document (`events[]` of `filter-log-events`). */
+  event(message: string, logStream: string | null, timestamp: number, eventNo: number): void {
+    this.counts.lines++;
+    const rec = this.rec;
+    rec.line = eventNo;
+    rec.logStream = logStream;
+    rec.logTimestamp = timestamp;
+    const bytes = Buffer.from(message);
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+    if (end === 0) {
+      this.counts.blank++;
+      return;
+    }
+    this.decodeText(bytes, 0, end, bytes, 0, end);
+  }
+
+  /** Counts an over-long line as rejected; `head` is its first bytes. */
+  tooLong(head: Uint8Array, lineNo: number, limit: number): void {
+    this.counts.lines++;
+    this.emitReject('line_too_long', `line is longer than ${limit} bytes`, head, lineNo);
+  }
+
+  /** Counts a part of the source that could not be read at all (malformed JSON document) as one reject. */
+  unreadable(message: string, lineNo: number): void {
+    this.counts.lines++;
+    this.emitReject('bad_envelope', message, new Uint8Array(0), lineNo);
+  }
+
+  private decodeTailLine(buf: Uint8Array, s: number, end: number, lineStart: number): void {
+    const original = buf.subarray(lineStart, end);
+    let line = buf;
+    let ls = lineStart;
+    if (buf[s] === 0x1b) {
+      // Coloured output: decode a cleaned copy so the reject file still gets the line as it was.
+      line = Buffer.from(buf.subarray(s, end));
+      end = stripAnsi(line, 0, line.length);
+      ls = s = 0;
+    }
+    let i = s;
+    while (i < end && line[i] !== 0x20 && line[i] !== 0x09) i++;
+    const ms = parseIsoTime(line, s, i, this.zone);
+    if (Number.isNaN(ms)) {
+      this.emitReject('bad_envelope', 'expected an `aws logs tail` line starting with a timestamp', original, this.rec.line);
+      return;
+    }
+    this.rec.logTimestamp = ms;
+    while (i < end && (line[i] === 0x20 || line[i] === 0x09)) i++;
+    if (this.zone.hasZone) {
+      // detailed / json formats: the log stream name comes next.
+      const streamStart = i;
+      while (i < end && line[i] !== 0x20 && line[i] !== 0x09) i++;
+      if (i === streamStart) {
+        this.emitReject('bad_envelope', 'expected a log stream name after the timestamp', original, this.rec.line);
+        return;
+      }
+      this.rec.logStream = Buffer.prototype.toString.call(line, 'utf8', streamStart, i);
+      while (i < end && (line[i] === 0x20 || line[i] === 0x09)) i++;
+    }
+    if (line === buf) this.decodeText(line, i, end, buf, ls, end);
+    else this.decodeText(line, i, end, original, 0, original.length);
+  }
+
+  private decodeJsonLine(buf: Uint8Array, s: number, end: number, lineStart: number): void {
+    let event: unknown;
+    try {
+      event = JSON.parse(Buffer.prototype.toString.call(buf, 'utf8', s, end));
+    } catch {
+      event = undefined;
+    }
+    if (!isMessageEvent(event)) {
+      this.emitReject('bad_envelope', 'expected a JSON object with a "message" string', buf.subarray(lineStart, end), this.rec.line);
+      return;
+    }
+    const e = event as unknown as Record<string, unknown>;
+    const message = Buffer.from(event.message);
+    let mEnd = message.length;
+    while (mEnd > 0 && (message[mEnd - 1] === 0x0a || message[mEnd - 1] === 0x0d)) mEnd--;
+    this.rec.logStream = eventStream(e);
+    this.rec.logTimestamp = eventTimestamp(e);
+    this.decodeText(message, 0, mEnd, buf, lineStart, end);
+  }
+
+  /**
+   * Decodes the record text in buf[s, end). `line`/`ls`/`le` delimit the whole input line, for rejects.
+   */
+  private decodeText(buf: Uint8Array, s: number, end: number, line: Uint8Array, ls: number, le: number): void {
+    const starts = this.tokenStarts;
+    const ends = this.tokenEnds;
+    const n = tokenize(buf, s, end, starts, ends);
+    if (n === 0) {
+      this.counts.blank++;
+      return;
+    }
+    const first = buf[starts[0]];
+    if (first >= 0x61 && first <= 0x7a && this.tryHeader(buf, n)) return;
+
+    const format = this.headerFormat ?? this.formatSet.forCount(n);
+    if (format === undefined || format.fields.length !== n) {
+      const expected = this.headerFormat ? `the header's format (${this.headerFormat.fields.length} fields)` : this.defaultLabel;
+      const hint = this.headerFormat ? '' : '; pass the flow log\'s format with --format';
+      this.emitReject('field_count', `${n} fields, expected ${expected}${hint}`, line.subarray(ls, le), this.rec.line);
+      return;
+    }
+    const reason = this.decodeFields(format, buf);
+    if (reason !== null) {
+      const field = format.fields[this.rejectField];
+      this.emitReject(reason, `${field.name}: ${this.rejectDetail}`, line.subarray(ls, le), this.rec.line);
+      return;
+    }
+    this.counts.records++;
+    this.target.record(this.rec);
+  }
+
+  private decodeFields(format: Format, buf: Uint8Array): RejectReason | null {
+    const rec = this.rec;
+    const { types, enums } = planFor(format);
+    const starts = this.tokenStarts;
+    const ends = this.tokenEnds;
+    const kinds = rec.kinds;
+    const numbers = rec.numbers;
+    const interned = rec.interned;
+    rec.format = format;
+    rec.buf = buf;
+    for (let i = 0; i < types.length; i++) {
+      const s = starts[i];
+      const e = ends[i];
+      rec.starts[i] = s;
+      rec.ends[i] = e;
+      interned[i] = undefined;
+      if (e - s === 1 && buf[s] === 0x2d) {
+        kinds[i] = KIND_NULL;
+        continue;
+      }
+      switch (types[i]) {
+        case T_INT:
+        case T_COUNT: {
+          const v = parseUnsigned(buf, s, e);
+          if (v < 0 || (types[i] === T_INT && v > INT32_MAX)) return this.fail(i, buf, s, e, 'is not a number', 'bad_number');
+          kinds[i] = KIND_NUMBER;
+          numbers[i] = v;
+          break;
+        }
+        case T_IP: {
+          const v = parseIPv4(buf, s, e);
+          if (v >= 0) {
+            kinds[i] = KIND_IPV4;
+            numbers[i] = v;
+          } else if (isIPv6(buf, s, e)) {
+            kinds[i] = KIND_IPV6;
+          } else {
+            return this.fail(i, buf, s, e, 'is not an IP address', 'bad_address');
+          }
+          break;
+        }
+        case T_ENUM: {
+          kinds[i] = KIND_TEXT;
+          const values = enums[i];
+          if (values) {
+            for (let k = 0; k < values.length; k++) {
+              if (bytesEqual(buf, s, e, values[k])) {
+                interned[i] = values[k];
+                break;
+              }
+            }
+          }
+          break;
+        }
+        default:
+          kinds[i] = KIND_TEXT;
+      }
+    }
+    return null;
+  }
+
+  private fail(i: number, buf: Uint8Array, s: number, e: number, what: string, reason: RejectReason): RejectReason {
+    this.rejectField = i;
+    const shown = Buffer.prototype.toString.call(buf, 'utf8', s, Math.min(e, s + 64));
+    this.rejectDetail = `'${shown}' ${what}`;
+    return reason;
+  }
+
+  private tryHeader(buf: Uint8Array, n: number): boolean {
+    const starts = this.tokenStarts;
+    const ends = this.tokenEnds;
+    const firstToken = Buffer.prototype.toString.call(buf, 'latin1', starts[0], ends[0]);
+    if (!knownField(firstToken)) return false;
+    const tokens: string[] = [];
+    for (let i = 0; i < n; i++) tokens.push(Buffer.prototype.toString.call(buf, 'latin1', starts[i], ends[i]));
+    const text = tokens.join(' ');
+    let format = headerFormats.get(text);
+    if (!format) {
+      const parsed = formatFromHeader(tokens);
+      if (!parsed) return false;
+      format = parsed;
+      if (headerFormats.size < 1000) headerFormats.set(text, format);
+    }
+    this.headerFormat = format;
+    this.counts.headers++;
+    return true;
+  }
+
+  private emitReject(reason: RejectReason, message: string, text: Uint8Array, line: number): void {
+    this.counts.rejected++;
+    this.counts.rejects[reason]++;
+    // Copied: the caller's buffer is reused once this returns.
+    this.target.reject({ reason, message, source: this.source, line, text: Uint8Array.prototype.slice.call(text) });
+  }
+}
+
+/** Decides a stream's shape from its first non-blank line. */
+export function detectShape(buf: Uint8Array, s: number, end: number): InputShape {
+  let i = s;
+  if (buf[i] === 0x1b) {
+    // Skip a leading colour sequence from `aws logs tail --color on`.
+    while (i < end && buf[i] !== 0x6d) i++;
+    i++;
+  }
+  if (startsWithIsoTime(buf, i, end)) return 'tail';
+  if (buf[s] === 0x7b) return 'jsonl';
+  return 'raw';
+}

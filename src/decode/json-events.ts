@@ -1,0 +1,116 @@
+import { StringDecoder } from 'node:string_decoder';
+import { gunzipSync } from 'node:zlib';
+import { jsonParser } from 'stream-json/core/parser.js';
+import { getManyValues, isMany, none } from 'stream-chain/defs.js';
+
+/** A CloudWatch Logs event carrying one flow log record. */
+export type LogEventCallback = (message: string, logStream: string | null, timestamp: number) => void;
+
+interface Frame {
+  readonly isArray: boolean;
+  /** Key of the value being read, inside an object. */
+  key: string | null;
+  /** The key under which this container sits in its parent (null at top level or inside an array). */
+  readonly parentKey: string | null;
+  readonly capturing: boolean;
+  message?: string;
+  stream?: string;
+  timestamp?: number;
+}
+
+const EVENT_ARRAYS = new Set(['events', 'logEvents']);
+
+/**
+ * Pulls flow log events out of JSON documents as they stream in, holding only the event being read:
+ * `aws logs filter-log-events` / `get-log-events` output (`events[]`), CloudWatch Logs subscription payloads
+ * (`logEvents[]` with `logStream`, or still wrapped as `{"awslogs":{"data":…}}`), and bare `{"message":…}` objects,
+ * several documents one after another included. Subscription control messages are skipped.
+ */
+export class JsonEventExtractor {
+  private readonly parse = jsonParser({ jsonStreaming: true, streamValues: false });
+  private readonly text = new StringDecoder('utf8');
+  private readonly stack: Frame[] = [];
+  private documentStream: string | null = null;
+  private controlMessage = false;
+
+  constructor(private readonly onEvent: LogEventCallback) {}
+
+  /** Feeds bytes; throws an Error with the parser's message on malformed JSON. */
+  push(chunk: Buffer): void {
+    this.consume(this.parse(this.text.write(chunk)));
+  }
+
+  end(): void {
+    const rest = this.text.end();
+    if (rest) this.consume(this.parse(rest));
+    this.consume(this.parse(none as never));
+    if (this.stack.length > 0) throw new Error('the JSON document ends in the middle of a value');
+  }
+
+  private consume(result: unknown): void {
+    if (!isMany(result)) return;
+    for (const token of getManyValues(result) as { name: string; value?: unknown }[]) this.token(token.name, token.value);
+  }
+
+  private token(name: string, value: unknown): void {
+    const stack = this.stack;
+    const top = stack[stack.length - 1];
+    switch (name) {
+      case 'startObject':
+      case 'startArray': {
+        const parentKey = top && !top.isArray ? top.key : null;
+        if (!top) {
+          this.documentStream = null;
+          this.controlMessage = false;
+        }
+        const capturing =
+          name === 'startObject' &&
+          (top === undefined || (top.isArray && top.parentKey !== null && EVENT_ARRAYS.has(top.parentKey) && stack.length === 2));
+        stack.push({ isArray: name === 'startArray', key: null, parentKey, capturing });
+        return;
+      }
+      case 'endObject':
+      case 'endArray': {
+        stack.pop();
+        if (top?.capturing && top.message !== undefined && !this.controlMessage) {
+          this.onEvent(top.message, top.stream ?? this.documentStream, top.timestamp ?? NaN);
+        }
+        return;
+      }
+      case 'keyValue':
+        if (top) top.key = value as string;
+        return;
+      case 'stringValue':
+      case 'numberValue':
+        if (!top || top.isArray) return;
+        this.scalar(top, value as string, name === 'numberValue');
+        return;
+      default:
+        return;
+    }
+  }
+
+  private scalar(frame: Frame, value: string, isNumber: boolean): void {
+    const key = frame.key;
+    const depth = this.stack.length;
+    if (depth === 1) {
+      if (key === 'logStream' && !isNumber) this.documentStream = value || null;
+      if (key === 'messageType' && value === 'CONTROL_MESSAGE') this.controlMessage = true;
+    }
+    if (depth === 2 && key === 'data' && frame.parentKey === 'awslogs' && !isNumber) {
+      this.nested(value);
+      return;
+    }
+    if (!frame.capturing) return;
+    if (key === 'message' && !isNumber) frame.message = value;
+    else if ((key === 'logStreamName' || key === 'logStream') && !isNumber) frame.stream = value || undefined;
+    else if (key === 'timestamp' && (isNumber || /^\d+$/.test(value))) frame.timestamp = Number(value);
+  }
+
+  /** `{"awslogs":{"data":"<base64 of gzip>"}}`: the Lambda event of a CloudWatch Logs subscription. */
+  private nested(base64: string): void {
+    const inner = new JsonEventExtractor(this.onEvent);
+    inner.push(gunzipSync(Buffer.from(base64, 'base64')));
+    inner.end();
+  }
+}

@@ -1,0 +1,138 @@
+import type { InputShape } from './envelope.js';
+import { FlowDecoder, type DecodeTarget, type DecoderOptions } from './flow-decoder.js';
+import { JsonEventExtractor } from './json-events.js';
+import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './line-framer.js';
+
+export interface SourceDecoderOptions extends Omit<DecoderOptions, 'shape'> {
+  /**
+   * `auto` (default) decides per source; `raw`, `tail` and `jsonl` are line shapes; `json` reads JSON documents
+   * (`aws logs filter-log-events` output, subscription payloads).
+   */
+  shape?: InputShape | 'json' | 'auto';
+  /** Longest line accepted; longer lines are rejected without being buffered. Default 64 KiB. */
+  maxLineBytes?: number;
+}
+
+type Mode = 'sniff' | 'lines' | 'json' | 'failed';
+
+/**
+ * Decodes the bytes of one source after another: frames lines, or, for a JSON document, streams its events.
+ * Which of the two is decided from the first bytes of each source.
+ */
+export class SourceDecoder {
+  readonly decoder: FlowDecoder;
+  private readonly framer: LineFramer;
+  private readonly forced: 'lines' | 'json' | undefined;
+  private mode: Mode = 'sniff';
+  private sniffed: Buffer[] = [];
+  private sniffedBytes = 0;
+  private json: JsonEventExtractor | null = null;
+  private events = 0;
+
+  constructor(target: DecodeTarget, options: SourceDecoderOptions = {}) {
+    const { shape = 'auto', maxLineBytes = DEFAULT_MAX_LINE_BYTES, ...rest } = options;
+    this.decoder = new FlowDecoder(target, { ...rest, shape: shape === 'json' ? 'auto' : shape });
+    this.framer = new LineFramer(
+      (buf, s, e, n) => this.decoder.line(buf, s, e, n),
+      (head, n) => this.decoder.tooLong(head, n, maxLineBytes),
+      maxLineBytes,
+    );
+    this.forced = shape === 'json' ? 'json' : shape === 'auto' ? undefined : 'lines';
+  }
+
+  get counts() {
+    return this.decoder.counts;
+  }
+
+  begin(source: string): void {
+    this.decoder.beginSource(source);
+    this.framer.reset();
+    this.mode = this.forced ?? 'sniff';
+    this.sniffed = [];
+    this.sniffedBytes = 0;
+    this.events = 0;
+    this.json = this.mode === 'json' ? this.newExtractor() : null;
+  }
+
+  push(chunk: Buffer): void {
+    switch (this.mode) {
+      case 'lines':
+        this.framer.push(chunk);
+        return;
+      case 'json':
+        this.pushJson(chunk);
+        return;
+      case 'sniff':
+        this.sniffed.push(chunk);
+        this.sniffedBytes += chunk.length;
+        this.trySniff(false);
+        return;
+      case 'failed':
+        return;
+    }
+  }
+
+  end(): void {
+    if (this.mode === 'sniff') this.trySniff(true);
+    if (this.mode === 'lines') this.framer.flush();
+    else if (this.mode === 'json') {
+      try {
+        this.json!.end();
+      } catch (err) {
+        this.jsonFailed(err);
+      }
+    }
+    this.json = null;
+  }
+
+  private trySniff(atEnd: boolean): void {
+    const head = this.sniffed.length === 1 ? this.sniffed[0] : Buffer.concat(this.sniffed);
+    let i = 0;
+    if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3;
+    while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+    if (i === head.length && !atEnd) return;
+    let mode: Mode = 'lines';
+    if (head[i] === 0x7b || head[i] === 0x5b) {
+      const nl = head.indexOf(0x0a, i);
+      if (nl < 0 && !atEnd && this.sniffedBytes < DEFAULT_MAX_LINE_BYTES) return;
+      mode = isJsonLine(head.subarray(i, nl < 0 ? head.length : nl)) ? 'lines' : 'json';
+    }
+    this.mode = mode;
+    this.sniffed = [];
+    if (mode === 'json') {
+      this.json = this.newExtractor();
+      this.pushJson(head);
+    } else {
+      this.framer.push(head);
+    }
+  }
+
+  private newExtractor(): JsonEventExtractor {
+    return new JsonEventExtractor((message, stream, timestamp) => this.decoder.event(message, stream, timestamp, ++this.events));
+  }
+
+  private pushJson(chunk: Buffer): void {
+    try {
+      this.json!.push(chunk);
+    } catch (err) {
+      this.jsonFailed(err);
+    }
+  }
+
+  private jsonFailed(err: unknown): void {
+    this.mode = 'failed';
+    this.json = null;
+    const detail = err instanceof Error ? err.message : String(err);
+    this.decoder.unreadable(`not a JSON document of log events after event ${this.events}: ${detail}`, this.events + 1);
+  }
+}
+
+/** Whether a line is one complete JSON object with a `message` (JSON lines), not the start of a document. */
+function isJsonLine(line: Buffer): boolean {
+  try {
+    const v = JSON.parse(line.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof v.message === 'string';
+  } catch {
+    return false;
+  }
+}
