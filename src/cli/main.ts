@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { FIELD_CATALOG } from '../decode/field-catalog.js';
+import { SourceDecoder } from '../decode/source-decoder.js';
+import { expandInputs, InputError } from '../sources/inputs.js';
+import { CsvWriter } from '../sinks/csv.js';
+import { NdjsonWriter } from '../sinks/ndjson.js';
+import type { RecordWriter } from '../sinks/record-writer.js';
+import { TableWriter } from '../sinks/table.js';
+import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
+import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
+
+/** How long the table waits for more input before it shows the rows it holds (`aws logs tail --follow`). */
+const TABLE_IDLE_MS = 200;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function fieldsTable(): string {
+  const rows = FIELD_CATALOG.map((f) => [f.name, f.key, f.type, String(f.version), f.description]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 8));
+  const line = (r: string[]) => r.slice(0, 4).map((c, i) => c.padEnd(widths[i])).join('  ') + '  ' + r[4];
+  return [line(['field', 'key', 'type', 'version', 'meaning']), ...rows.map(line)].join('\n') + '\n' +
+    '\nversion 6 fields are Transit Gateway flow log fields. Fields not listed here are decoded as strings.\n';
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCli(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vpcflow: ${err.message}\nTry 'vpcflow --help'.\n`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  if (options.help) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  if (options.version) {
+    process.stdout.write(version() + '\n');
+    return EXIT.OK;
+  }
+  if (options.inputs.length === 1 && options.inputs[0] === 'fields' && !existsSync('fields')) {
+    process.stdout.write(fieldsTable());
+    return EXIT.OK;
+  }
+
+  const logger = createLogger(options.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'));
+  if (options.unknownFields.length > 0) {
+    logger.warn(`--fields: ${options.unknownFields.join(', ')} not a known field; null unless the input has it`);
+  }
+  let rejectsFd: number | undefined;
+  if (options.rejectsFile !== undefined) {
+    try {
+      rejectsFd = openSync(options.rejectsFile, 'w');
+    } catch (err) {
+      process.stderr.write(`vpcflow: --rejects: cannot write ${options.rejectsFile}: ${(err as Error).message}\n`);
+      return EXIT.USAGE;
+    }
+  }
+  try {
+    return await run(options, logger, rejectsFd);
+  } finally {
+    if (rejectsFd !== undefined) closeSync(rejectsFd);
+  }
+}
+
+async function run(options: CliOptions, logger: Logger, rejectsFd: number | undefined): Promise<number> {
+  const started = performance.now();
+  const stdout = process.stdout;
+  const output = options.output ?? (stdout.isTTY ? 'table' : 'ndjson');
+  const onDropped = (keys: string[]) =>
+    logger.warn(`the format changed mid-stream; ${output} columns follow the first one, so ${keys.join(', ')} ${keys.length === 1 ? 'is' : 'are'} left out (use --fields or NDJSON)`);
+  const writerOptions = { fields: options.fields, isoTimes: options.isoTimes };
+  const writer: RecordWriter =
+    output === 'csv' ? new CsvWriter(writerOptions, onDropped)
+    : output === 'table' ? new TableWriter(writerOptions, onDropped)
+    : new NdjsonWriter(writerOptions);
+  const rejects = new RejectReporter(logger, options.quiet, rejectsFd, options.rejectsFile);
+  const decoder = new SourceDecoder(
+    { record: (rec) => writer.write(rec), reject: (r) => rejects.report(r) },
+    { formats: options.formats, shape: options.shape, maxLineBytes: options.maxLineBytes },
+  );
+
+  let inputs = 0;
+  let failedInputs = 0;
+  let bytes = 0;
+  let outputClosed = false;
+  const summarize = (interrupted: boolean) => {
+    rejects.finish();
+    if (!options.quiet) {
+      logSummary(logger, { counts: decoder.counts, inputs, failedInputs, bytes, elapsedMs: performance.now() - started, interrupted });
+    }
+  };
+
+  // The reader of our output went away (`| head`): stop quietly, as a Unix filter does.
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      outputClosed = true;
+      process.exit(EXIT.OK);
+    }
+    logger.error(`cannot write output: ${err.message}`);
+    process.exit(EXIT.DATA);
+  });
+
+  process.once('SIGINT', () => {
+    try {
+      const held = writer.take(true);
+      if (held) writeSync(1, held);
+    } catch {
+      // Output is gone too; the summary still tells what was done.
+    }
+    summarize(true);
+    process.exit(EXIT.INTERRUPTED);
+  });
+
+  let idleTimer: NodeJS.Timeout | undefined;
+  const flushOutput = async () => {
+    rejects.flush();
+    const text = writer.take();
+    if (text.length > 0 && !outputClosed && !stdout.write(text)) await drained(stdout);
+    if (writer.holding && idleTimer === undefined) {
+      idleTimer = setTimeout(() => {
+        idleTimer = undefined;
+        const held = writer.take(true);
+        if (held && !outputClosed) stdout.write(held);
+      }, TABLE_IDLE_MS);
+    }
+  };
+
+  for await (const input of expandInputs(options.inputs)) {
+    inputs++;
+    if (input instanceof InputError) {
+      failedInputs++;
+      logger.error({ source: input.source }, input.message);
+      continue;
+    }
+    decoder.begin(input.name);
+    try {
+      const stream = await input.open();
+      for await (const chunk of stream) {
+        bytes += chunk.length;
+        decoder.push(chunk);
+        await flushOutput();
+      }
+    } catch (err) {
+      failedInputs++;
+      const message = err instanceof InputError ? err.message : `${input.name}: ${describeReadError(err)}`;
+      logger.error({ source: input.name }, `${message}${decoder.counts.lines > 0 ? ' (lines read before the error are kept)' : ''}`);
+    }
+    decoder.end();
+    await flushOutput();
+  }
+  clearTimeout(idleTimer);
+  const rest = writer.take(true);
+  if (rest.length > 0 && !stdout.write(rest)) await drained(stdout);
+
+  summarize(false);
+  if (failedInputs > 0) return EXIT.DATA;
+  if (options.strict && decoder.counts.rejected > 0) return EXIT.DATA;
+  return EXIT.OK;
+}
+
+function describeReadError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
+    return `corrupt or truncated gzip (${e.message})`;
+  }
+  return e?.message ?? String(err);
+}
+
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`vpcflow: internal error: ${(err as Error)?.stack ?? err}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

@@ -1,0 +1,182 @@
+import { parseArgs } from 'node:util';
+import { INPUT_SHAPES } from '../decode/envelope.js';
+import { fieldKey, knownField } from '../decode/field-catalog.js';
+import { parseFormat, FormatSet, FormatError, type Format } from '../decode/format.js';
+import { DERIVED_KEYS } from '../decode/record.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../sinks/record-writer.js';
+import type { SourceDecoderOptions } from '../decode/source-decoder.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../decode/line-framer.js';
+
+/** Exit codes, documented in `--help` and README. */
+export const EXIT = {
+  OK: 0,
+  /** Some input could not be read, or (with --strict) some line was rejected. */
+  DATA: 1,
+  /** The command line is wrong. */
+  USAGE: 2,
+  /** Stopped by Ctrl-C (128 + SIGINT). */
+  INTERRUPTED: 130,
+} as const;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface CliOptions {
+  inputs: string[];
+  formats: Format[];
+  shape: NonNullable<SourceDecoderOptions['shape']>;
+  output: OutputFormat | undefined;
+  fields: string[] | undefined;
+  /** --fields names that are neither in the catalog nor derived: allowed (a header may bring them), likely typos. */
+  unknownFields: string[];
+  isoTimes: boolean;
+  rejectsFile: string | undefined;
+  strict: boolean;
+  maxLineBytes: number;
+  quiet: boolean;
+  logFormat: 'text' | 'json' | undefined;
+  help: boolean;
+  version: boolean;
+}
+
+export const HELP = `vpcflow - decode AWS VPC Flow Logs into NDJSON, CSV or a table
+
+Usage:
+  vpcflow [options] [FILE|DIR|-]...     decode flow log records
+  vpcflow fields                        list every field vpcflow knows, with its type and version
+
+Inputs are files, directories (read recursively, in name order) or - for stdin (the default). gzip is
+detected from the content, so S3 exports (.log.gz) can be given as they are. Each input's shape is detected
+from its first line:
+  raw        one record per line, as in S3 exports; header lines set the format of the lines after them
+  tail       \`aws logs tail\` output (--format detailed, short or json); keeps log_stream and log_timestamp
+  jsonl      JSON lines with a "message" field (Firehose delivery, jq -c '.events[]')
+  json       JSON documents of log events: \`aws logs filter-log-events\` / \`get-log-events\` output,
+             CloudWatch Logs subscription payloads (also still wrapped in {"awslogs":{"data":...}})
+
+Options:
+  -f, --format FORMAT    the flow log's format when the input has no header line, as AWS writes it
+                         ('\${version} \${vpc-id} ...'), as field names ('version vpc-id ...') or with
+                         underscores. Repeat for input that mixes layouts: each line gets the format
+                         with its number of fields (two formats with the same count are refused).
+                         Default: the default format (14 version 2 fields). A header line in the input wins.
+  -i, --input SHAPE      auto (default), raw, tail, jsonl or json
+  -o, --output FORMAT    ndjson (default when stdout is not a terminal), table (default on a terminal), csv
+      --fields LIST      output only these keys, in this order: comma-separated, e.g.
+                         srcaddr,dstaddr,dstport,action (dashed names work too)
+      --iso-times        add start_iso and end_iso (and log_timestamp_iso): ISO-8601 UTC times
+      --rejects FILE     write every rejected line to FILE: source, line number, reason and the line
+                         itself, tab-separated, so nothing is lost
+      --strict           exit with status 1 if any line is rejected
+      --max-line-bytes N reject lines longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES})
+  -q, --quiet            no summary and no per-line reject messages on stderr (errors still show)
+      --log-format F     diagnostics on stderr as text (default on a terminal) or json (pino NDJSON)
+  -h, --help             this help
+      --version          the version
+
+Records: one per line, keys are AWS's snake_case names (account_id, log_status, pkt_srcaddr, ...). Every
+field of the format is present; '-' becomes null; numbers are JSON numbers; account_id stays a string.
+Added: protocol_name (IANA keyword) when the format has protocol, tcp_flags_names when it has tcp-flags.
+
+Bad lines never stop a run: each is counted by reason (field_count, bad_number, bad_address,
+line_too_long, bad_envelope) and reported on stderr with its source and line number. A one-line summary
+follows on stderr at the end (and on Ctrl-C).
+
+Exit status:
+  0    done (rejected lines are counted, not fatal, unless --strict)
+  1    an input could not be read (missing, corrupt gzip), or --strict and a line was rejected
+  2    usage error (unknown option, bad --format)
+  130  interrupted (Ctrl-C); the summary tells how far it got
+
+Examples:
+  vpcflow fixtures/sample-default.log
+  aws logs tail my-flow-logs --follow | vpcflow -o table
+  vpcflow -f '\${version} \${vpc-id} \${srcaddr} \${dstaddr} \${action}' exported/ --rejects bad.tsv
+  aws logs filter-log-events --log-group-name my-flow-logs | vpcflow --fields srcaddr,dstaddr,bytes -o csv
+`;
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: 'string', short: 'f', multiple: true },
+        input: { type: 'string', short: 'i' },
+        output: { type: 'string', short: 'o' },
+        fields: { type: 'string' },
+        'iso-times': { type: 'boolean' },
+        rejects: { type: 'string' },
+        strict: { type: 'boolean' },
+        'max-line-bytes': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        'log-format': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const v = parsed.values;
+
+  let formats: Format[] = [];
+  try {
+    formats = (v.format ?? []).map((f) => parseFormat(f));
+    new FormatSet(formats);
+  } catch (err) {
+    if (err instanceof FormatError) throw new UsageError(`--format: ${err.message}`);
+    throw err;
+  }
+
+  const shape = v.input ?? 'auto';
+  if (!INPUT_SHAPES.includes(shape)) throw new UsageError(`--input must be one of ${INPUT_SHAPES.join(', ')}, not '${shape}'`);
+
+  const output = v.output;
+  if (output !== undefined && !OUTPUT_FORMATS.includes(output as OutputFormat)) {
+    throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(', ')}, not '${output}'`);
+  }
+
+  let fields: string[] | undefined;
+  let unknownFields: string[] = [];
+  if (v.fields !== undefined) {
+    fields = v.fields
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f.length > 0)
+      .map((f) => knownField(f)?.key ?? fieldKey(f));
+    if (fields.length === 0) throw new UsageError('--fields needs at least one field name');
+    unknownFields = fields.filter((f) => !knownField(f) && !DERIVED_KEYS.includes(f) && !formats.some((fm) => fm.indexOf.has(f)));
+  }
+
+  let maxLineBytes = DEFAULT_MAX_LINE_BYTES;
+  if (v['max-line-bytes'] !== undefined) {
+    maxLineBytes = Number(v['max-line-bytes']);
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 64) throw new UsageError('--max-line-bytes must be an integer of at least 64');
+  }
+
+  const logFormat = v['log-format'];
+  if (logFormat !== undefined && logFormat !== 'text' && logFormat !== 'json') {
+    throw new UsageError(`--log-format must be text or json, not '${logFormat}'`);
+  }
+
+  return {
+    inputs: parsed.positionals,
+    formats,
+    shape: shape as CliOptions['shape'],
+    output: output as OutputFormat | undefined,
+    fields,
+    unknownFields,
+    isoTimes: v['iso-times'] ?? false,
+    rejectsFile: v.rejects,
+    strict: v.strict ?? false,
+    maxLineBytes,
+    quiet: v.quiet ?? false,
+    logFormat,
+    help: v.help ?? false,
+    version: v.version ?? false,
+  };
+}

@@ -1,0 +1,47 @@
+import { columnValue, recordColumns, selectColumns, type Column, type DecodedRecord, type RecordOptions } from '../decode/record.js';
+
+export interface FlatRowsOptions extends RecordOptions {
+  fields?: readonly string[];
+}
+
+/**
+ * Turns records into rows of text cells under one fixed header, for the column formats (CSV, table). The header
+ * is `--fields`, or the columns of the first record. When the format changes mid-stream, cells are matched by
+ * key: columns the header lacks are dropped (reported once through `onDroppedColumns`), missing ones are empty.
+ */
+export class FlatRows {
+  header: readonly string[] | null;
+  private readonly mappings = new WeakMap<readonly Column[], (Column | undefined)[]>();
+  private warned = false;
+
+  constructor(
+    private readonly options: FlatRowsOptions = {},
+    private readonly onDroppedColumns: (keys: string[]) => void = () => {},
+  ) {
+    this.header = options.fields ?? null;
+  }
+
+  /** The record's cells in header order; null for a missing or null value. */
+  cells(rec: DecodedRecord): (string | null)[] {
+    const all = recordColumns(rec, this.options);
+    const header = (this.header ??= all.map((c) => c.key));
+    let mapping = this.mappings.get(all);
+    if (!mapping) {
+      mapping = selectColumns(all, header).map((c) => (c.source === 'missing' ? undefined : c));
+      this.mappings.set(all, mapping);
+      const dropped = all.filter((c) => !header.includes(c.key)).map((c) => c.key);
+      if (dropped.length > 0 && !this.options.fields && !this.warned) {
+        this.warned = true;
+        this.onDroppedColumns(dropped);
+      }
+    }
+    return mapping.map((col) => (col ? cellText(columnValue(rec, col)) : null));
+  }
+}
+
+function cellText(value: ReturnType<typeof columnValue>): string | null {
+  if (value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return value.join('|');
+}
