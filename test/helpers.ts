@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DecodedRecord } from '../src/decode/record.js';
+import { SourceDecoder, type SourceDecoderOptions } from '../src/decode/source-decoder.js';
+import type { FlowRecord } from '../src/decode/record.js';
+import type { Reject } from '../src/decode/rejects.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+export const FIXTURES = path.join(ROOT, 'fixtures');
+export const fixture = (name: string) => path.join(FIXTURES, name);
+
+/** The real data shared beside the project; tests that read it skip (saying why) when it is absent. */
+export const SHARED_DATA = path.resolve(ROOT, '../shared/data');
+export const hasSharedData = existsSync(path.join(SHARED_DATA, 'flowlogs'));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The summary line (pino JSON on stderr), when there is one. */
+  summary: Record<string, any> | undefined;
+  /** Every pino line on stderr. */
+  logs: Record<string, any>[];
+}
+
+export function runCli(args: string[], options: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does)`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const stderr = Buffer.concat(err).toString();
+      const logs = stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr, logs, summary: logs.find((l) => l.summary) });
+    });
+    child.stdin.on('error', () => {});
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+export function ndjson(text: string): FlowRecord[] {
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l));
+}
+
+/** Decodes bytes with the library, in chunks of `chunkSize` bytes (to exercise framing across chunk bounds). */
+export function decodeBytes(
+  bytes: Buffer | string,
+  options: SourceDecoderOptions & { chunkSize?: number; source?: string } = {},
+): { records: FlowRecord[]; rejects: Reject[]; decoder: SourceDecoder } {
+  const records: FlowRecord[] = [];
+  const rejects: Reject[] = [];
+  const decoder = new SourceDecoder(
+    { record: (rec: DecodedRecord) => records.push(rec.toObject()), reject: (r) => rejects.push(r) },
+    options,
+  );
+  const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  decoder.begin(options.source ?? 'test');
+  const size = options.chunkSize ?? buf.length;
+  for (let i = 0; i < buf.length; i += size) decoder.push(buf.subarray(i, Math.min(buf.length, i + size)));
+  decoder.end();
+  return { records, rejects, decoder };
+}
