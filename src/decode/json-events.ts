@@ -18,6 +18,8 @@ interface Frame {
   timestamp?: number;
 }
 
+const PIECE = 512;
+
 const EVENT_ARRAYS = new Set(['events', 'logEvents']);
 
 /**
@@ -37,7 +39,15 @@ export class JsonEventExtractor {
 
   /** Feeds bytes; throws an Error with the parser's message on malformed JSON. */
   push(chunk: Buffer): void {
-    this.consume(this.parse(this.text.write(chunk)));
+    const text = this.text.write(chunk);
+    // The parser throws away the tokens of a piece that ends in an error, so pieces are kept short (a line of
+    // pretty-printed JSON, or at most PIECE characters): events read before a syntax error are still decoded.
+    for (let start = 0; start < text.length; ) {
+      const nl = text.indexOf('\n', start);
+      const end = Math.min(nl < 0 ? text.length : nl + 1, start + PIECE);
+      this.consume(this.parse(text.slice(start, end)));
+      start = end;
+    }
   }
 
   end(): void {
