@@ -81,6 +81,19 @@ interface World {
   readonly peers6: Peer[];
 }
 
+// Public resolvers and NTP servers: traffic to the Amazon-provided ones is not logged, traffic to these is.
+const UDP_PEERS4: Peer[] = [
+  { addr: '8.8.8.8', port: 53 },
+  { addr: '1.1.1.1', port: 53 },
+  { addr: '8.8.4.4', port: 53 },
+  { addr: '9.9.9.9', port: 53 },
+  { addr: '162.159.200.1', port: 123 },
+  { addr: '129.6.15.28', port: 123 },
+];
+const UDP_PEERS6: Peer[] = [
+  { addr: '2001:4860:4860::8888', port: 53 },
+  { addr: '2606:4700:4700::1111', port: 53 },
+];
 const SERVER_PORTS = [443, 443, 443, 80, 22, 3306, 5432, 6379, 9997];
 const SCANNED_PORTS = [22, 22, 22, 3306, 5432, 6379, 80, 443, 9997];
 // Ranges that never show up as internet peers: private, loopback, CGNAT, link-local, multicast and up.
@@ -127,26 +140,21 @@ function buildWorld(r: Rng): World {
       ipv4: `${vpc.ipv4Prefix}.${int(r, 0, 255)}.${int(r, 4, 254)}`,
       ipv6: ipv6Under(r, vpc.ipv6Prefix, 4),
       vpc,
-      serves: r() < 0.4 ? pick(r, SERVER_PORTS) : 0,
+      // The busiest interfaces are a load balancer and a NAT gateway; the rest are a mix of servers and clients.
+      serves: i === 0 ? 443 : i === 1 ? 0 : r() < 0.4 ? pick(r, SERVER_PORTS) : 0,
     };
     vpc.enis.push(eni);
     enis.push(eni);
   }
 
-  const peers4: Peer[] = [
-    // Public resolvers and NTP show up in every VPC that does not use the Amazon-provided ones.
-    { addr: '8.8.8.8', port: 53 },
-    { addr: '1.1.1.1', port: 53 },
-    { addr: '8.8.4.4', port: 53 },
-    { addr: '162.159.200.1', port: 123 },
-  ];
+  const peers4: Peer[] = [];
   for (let i = 0; i < 70; i++) peers4.push({ addr: `52.94.${int(r, 0, 255)}.${int(r, 1, 254)}`, port: 443 });
   for (let i = 0; i < 60; i++) peers4.push({ addr: `3.${int(r, 5, 255)}.${int(r, 0, 255)}.${int(r, 1, 254)}`, port: r() < 0.8 ? 443 : 80 });
   for (let i = 0; i < 60; i++) peers4.push({ addr: `54.${int(r, 64, 255)}.${int(r, 0, 255)}.${int(r, 1, 254)}`, port: 443 });
   for (let i = 0; i < 110; i++) peers4.push({ addr: publicIPv4(r), port: r() < 0.75 ? 443 : r() < 0.8 ? 80 : 123 });
   shuffle(r, peers4);
 
-  const peers6: Peer[] = [{ addr: '2001:4860:4860::8888', port: 53 }];
+  const peers6: Peer[] = [];
   for (let i = 0; i < 40; i++) peers6.push({ addr: publicIPv6(r), port: r() < 0.85 ? 443 : 80 });
   shuffle(r, peers6);
 
@@ -209,6 +217,11 @@ export function* generateLines(count: number, seed = 1, options: GenerateOptions
       else peer = v6 ? ipv6Under(r, eni.vpc.ipv6Prefix, 4) : `${eni.vpc.ipv4Prefix}.${int(r, 0, 255)}.${int(r, 4, 254)}`;
       serverIsLocal = eni.serves !== 0 && (other.serves === 0 || r() < 0.5);
       port = serverIsLocal ? eni.serves : other.serves || pick(r, SERVER_PORTS);
+    } else if (kind < 0.31) {
+      const p = pick(r, v6 ? UDP_PEERS6 : UDP_PEERS4);
+      peer = p.addr;
+      serverIsLocal = false;
+      port = p.port;
     } else {
       const pool = v6 ? peers6 : peers4;
       const p = pool[skewed(r, pool.length, 3)];
