@@ -54,6 +54,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const logger = createLogger(options.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'));
+  if (options.inputs.length === 0 && process.stdin.isTTY) {
+    logger.info('reading flow log lines from the terminal; give files, pipe something in, or see vpcflow --help (Ctrl-D ends)');
+  }
   if (options.unknownFields.length > 0) {
     logger.warn(`--fields: ${options.unknownFields.join(', ')} not a known field; null unless the input has it`);
   }
@@ -114,7 +117,7 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   process.once('SIGINT', () => {
     try {
       const held = writer.take(true);
-      if (held) writeSync(1, held);
+      if (held.length > 0) writeSync(1, typeof held === 'string' ? Buffer.from(held) : held);
     } catch {
       // Output is gone too; the summary still tells what was done.
     }

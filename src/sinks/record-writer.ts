@@ -7,7 +7,7 @@ import type { DecodedRecord } from '../decode/record.js';
 export interface RecordWriter {
   write(rec: DecodedRecord): void;
   /** The text produced since the last call; `force` also releases rows a writer holds back (table pages). */
-  take(force?: boolean): string;
+  take(force?: boolean): string | Buffer;
   /** Whether `take(true)` would return rows held back. */
   readonly holding: boolean;
 }

@@ -58,7 +58,7 @@ export class TableWriter implements RecordWriter {
     const shape = widths.join(',');
     if (shape !== this.headerShownFor) {
       this.headerShownFor = shape;
-      this.out += formatRow(header, widths, header.map(() => false)) + '\n';
+      this.out += formatRow(header, widths, numeric) + '\n';
     }
     for (const row of this.page) this.out += formatRow(row.map((c) => c ?? '-'), widths, numeric) + '\n';
     this.page = [];
