@@ -92,6 +92,18 @@ describe('JSON inputs', () => {
   });
 });
 
+describe('deciding the shape', () => {
+  it('decides from the first line whatever the chunking, after any number of blank lines', () => {
+    for (const name of ['firehose.jsonl', 'filter-log-events.json', 'tail-detailed.txt']) {
+      const bytes = Buffer.concat([Buffer.from('\n \r\n'.repeat(1000)), readFileSync(fixture(name))]);
+      const whole = decodeBytes(bytes);
+      expect(whole.rejects, name).toEqual([]);
+      expect(whole.records.length, name).toBeGreaterThan(7);
+      expect(decodeBytes(bytes, { chunkSize: 1 }).records, name).toEqual(whole.records);
+    }
+  });
+});
+
 describe('forcing a shape', () => {
   it('treats every line as a bare record with --input raw', () => {
     const { records, rejects } = decodeBytes(readFileSync(fixture('tail-short.txt')), { shape: 'raw' });

@@ -26,6 +26,9 @@ export class SourceDecoder {
   private mode: Mode = 'sniff';
   private sniffed: Buffer[] = [];
   private sniffedBytes = 0;
+  /** While sniffing: still only blank space, or a JSON-looking first line that has no newline yet. */
+  private waitingFor: 'content' | 'newline' = 'content';
+  private readonly maxLineBytes: number;
   private json: JsonEventExtractor | null = null;
   private events = 0;
 
@@ -37,6 +40,7 @@ export class SourceDecoder {
       (head, n) => this.decoder.tooLong(head, n, maxLineBytes),
       maxLineBytes,
     );
+    this.maxLineBytes = maxLineBytes;
     this.forced = shape === 'json' ? 'json' : shape === 'auto' ? undefined : 'lines';
   }
 
@@ -50,6 +54,7 @@ export class SourceDecoder {
     this.mode = this.forced ?? 'sniff';
     this.sniffed = [];
     this.sniffedBytes = 0;
+    this.waitingFor = 'content';
     this.events = 0;
     this.json = this.mode === 'json' ? this.newExtractor() : null;
   }
@@ -65,7 +70,10 @@ export class SourceDecoder {
       case 'sniff':
         this.sniffed.push(chunk);
         this.sniffedBytes += chunk.length;
-        this.trySniff(false);
+        // Only look again when this chunk can settle it: chunks of blank space or of a first line still without
+        // its newline are just kept, so tiny chunks (a terminal, a slow pipe) cost no repeated concatenation.
+        if (this.waitingFor === 'content' ? !isBlank(chunk) : chunk.includes(0x0a)) this.trySniff(false);
+        else if (this.sniffedBytes > this.maxLineBytes) this.trySniff(true);
         return;
       case 'failed':
         return;
@@ -73,7 +81,7 @@ export class SourceDecoder {
   }
 
   end(): void {
-    if (this.mode === 'sniff') this.trySniff(true);
+    if (this.mode === 'sniff' && this.sniffedBytes > 0) this.trySniff(true);
     if (this.mode === 'lines') this.framer.flush();
     else if (this.mode === 'json') {
       try {
@@ -85,16 +93,21 @@ export class SourceDecoder {
     this.json = null;
   }
 
-  private trySniff(atEnd: boolean): void {
+  /** Decides how to read this source from its first bytes; `force` decides with what there is. */
+  private trySniff(force: boolean): void {
     const head = this.sniffed.length === 1 ? this.sniffed[0] : Buffer.concat(this.sniffed);
+    this.sniffed = [head];
     let i = 0;
     if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3;
     while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
-    if (i === head.length && !atEnd) return;
+    if (i === head.length && !force) return;
     let mode: Mode = 'lines';
     if (head[i] === 0x7b || head[i] === 0x5b) {
       const nl = head.indexOf(0x0a, i);
-      if (nl < 0 && !atEnd && this.sniffedBytes < DEFAULT_MAX_LINE_BYTES) return;
+      if (nl < 0 && !force) {
+        this.waitingFor = 'newline';
+        return;
+      }
       mode = isJsonLine(head.subarray(i, nl < 0 ? head.length : nl)) ? 'lines' : 'json';
     }
     this.mode = mode;
@@ -125,6 +138,14 @@ export class SourceDecoder {
     const detail = err instanceof Error ? err.message : String(err);
     this.decoder.unreadable(`not a JSON document of log events after event ${this.events}: ${detail}`, this.events + 1);
   }
+}
+
+function isBlank(chunk: Buffer): boolean {
+  for (let i = 0; i < chunk.length; i++) {
+    const c = chunk[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
 }
 
 /** Whether a line is one complete JSON object with a `message` (JSON lines), not the start of a document. */
