@@ -28,8 +28,6 @@ interface Layout {
 
 const NULL = Buffer.from('null');
 const INITIAL_CAPACITY = 1 << 20;
-/** Below this, `take()` copies the output out and keeps its buffer; above, it hands the buffer over. */
-const COPY_OUT_LIMIT = 64 * 1024;
 const QUOTE = 0x22;
 
 /**
@@ -44,6 +42,8 @@ export class NdjsonWriter implements RecordWriter {
   private readonly layouts = new WeakMap<readonly Column[], Layout>();
   private readonly protocolJson: (Buffer | undefined)[] = [];
   private readonly flagsJson: (Buffer | undefined)[] = [];
+  private lastColumns: readonly Column[] | null = null;
+  private lastLayout: Layout | null = null;
   private lastStream: string | null = null;
   private lastStreamJson = NULL;
   readonly holding = false;
@@ -54,39 +54,64 @@ export class NdjsonWriter implements RecordWriter {
     const layout = this.layoutOf(rec);
     const { columns, prefixes } = layout;
     const n = rec.format.fields.length;
-    // Worst case without escapes: every prefix, every token, 22 bytes per number or quoted value, the line end.
+    // Worst case without escapes: every prefix, every token, 24 bytes per number or quoted value, the line end.
     this.ensure(layout.prefixBytes + (rec.ends[n - 1] - rec.starts[0]) + columns.length * 24 + 2);
+    // The common cases are written with a local buffer and position; the rare ones (escaping, derived values)
+    // go through methods that may grow the buffer, so both are reloaded after them.
+    let out = this.buf;
+    let p = this.pos;
+    const kinds = rec.kinds;
+    const src = rec.buf;
     for (let c = 0; c < columns.length; c++) {
-      this.copy(prefixes[c]);
+      const prefix = prefixes[c];
+      for (let k = 0; k < prefix.length; k++) out[p++] = prefix[k];
       const col = columns[c];
-      if (col.source !== 'field') {
-        this.writeDerived(rec, col);
-        continue;
-      }
       const i = col.index;
-      const kind = rec.kinds[i];
-      if (kind === KIND_NULL) this.copy(NULL);
-      else if (kind === KIND_NUMBER) this.writeNumber(rec.numbers[i]);
-      else if (kind === KIND_IPV4 || kind === KIND_IPV6) this.writeQuotedBytes(rec.buf, rec.starts[i], rec.ends[i]);
-      else this.writeText(rec, i);
+      const kind = col.source === 'field' ? kinds[i] : -1;
+      if (kind === KIND_NUMBER) {
+        // The token is validated digits: copied as it is, unless a leading zero would make it invalid JSON.
+        const s0 = rec.starts[i];
+        const e = rec.ends[i];
+        if (src[s0] !== 0x30 || e - s0 === 1) {
+          for (let k = s0; k < e; k++) out[p++] = src[k];
+        } else {
+          p += out.write(String(rec.numbers[i]), p, 'latin1');
+        }
+      } else if (kind === KIND_IPV4 || kind === KIND_IPV6) {
+        out[p++] = QUOTE;
+        const e = rec.ends[i];
+        for (let k = rec.starts[i]; k < e; k++) out[p++] = src[k];
+        out[p++] = QUOTE;
+      } else if (kind === KIND_NULL) {
+        out[p++] = 0x6e; // null
+        out[p++] = 0x75;
+        out[p++] = 0x6c;
+        out[p++] = 0x6c;
+      } else {
+        this.pos = p;
+        if (kind === -1) this.writeDerived(rec, col);
+        else this.writeText(rec, i);
+        out = this.buf;
+        p = this.pos;
+      }
     }
-    // this.buf, not a local: escaping and derived values may have grown it.
-    if (columns.length === 0) this.buf[this.pos++] = 0x7b;
-    this.buf[this.pos++] = 0x7d;
-    this.buf[this.pos++] = 0x0a;
+    if (columns.length === 0) out[p++] = 0x7b;
+    out[p++] = 0x7d;
+    out[p++] = 0x0a;
+    this.pos = p;
   }
 
   take(): Buffer {
-    const size = this.pos;
+    // Copied out at its exact size: handing over the working buffer meant allocating a new 1 MiB one per chunk,
+    // and that external memory churn cost more than the copy.
+    const chunk = Buffer.from(this.buf.subarray(0, this.pos));
     this.pos = 0;
-    if (size <= COPY_OUT_LIMIT) return Buffer.from(this.buf.subarray(0, size));
-    const chunk = this.buf.subarray(0, size);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
     return chunk;
   }
 
   private layoutOf(rec: DecodedRecord): Layout {
     const all = recordColumns(rec, this.options);
+    if (all === this.lastColumns) return this.lastLayout!;
     let layout = this.layouts.get(all);
     if (!layout) {
       const columns = this.options.fields ? selectColumns(all, this.options.fields) : all;
@@ -94,6 +119,8 @@ export class NdjsonWriter implements RecordWriter {
       layout = { columns, prefixes, prefixBytes: prefixes.reduce((sum, p) => sum + p.length, 0) };
       this.layouts.set(all, layout);
     }
+    this.lastColumns = all;
+    this.lastLayout = layout;
     return layout;
   }
 
@@ -108,33 +135,6 @@ export class NdjsonWriter implements RecordWriter {
     const out = this.buf;
     let p = this.pos;
     for (let k = 0; k < bytes.length; k++) out[p++] = bytes[k];
-    this.pos = p;
-  }
-
-  private writeNumber(n: number): void {
-    const out = this.buf;
-    if (n < 10) {
-      out[this.pos++] = 0x30 + n;
-      return;
-    }
-    if (n > 0x7fffffff) {
-      this.pos += out.write(String(n), this.pos, 'latin1');
-      return;
-    }
-    let digits = 1;
-    for (let t = n; t >= 10; t = (t / 10) | 0) digits++;
-    let p = this.pos + digits;
-    this.pos = p;
-    for (let t = n; t > 0; t = (t / 10) | 0) out[--p] = 0x30 + (t % 10);
-  }
-
-  /** Bytes known to need no escaping (validated addresses). */
-  private writeQuotedBytes(src: Uint8Array, s: number, e: number): void {
-    const out = this.buf;
-    let p = this.pos;
-    out[p++] = QUOTE;
-    for (let k = s; k < e; k++) out[p++] = src[k];
-    out[p++] = QUOTE;
     this.pos = p;
   }
 
@@ -187,7 +187,7 @@ export class NdjsonWriter implements RecordWriter {
         this.ensure(this.lastStreamJson.length);
         return this.copy(this.lastStreamJson);
       case 'log_timestamp':
-        return Number.isNaN(rec.logTimestamp) ? this.copy(NULL) : this.writeNumber(rec.logTimestamp);
+        return Number.isNaN(rec.logTimestamp) ? this.copy(NULL) : this.writeValue(rec, col);
       default:
         return this.writeValue(rec, col);
     }
