@@ -147,6 +147,7 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
       continue;
     }
     decoder.begin(input.name);
+    const linesBefore = decoder.counts.lines;
     try {
       const stream = await input.open();
       for await (const chunk of stream) {
@@ -157,7 +158,7 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
     } catch (err) {
       failedInputs++;
       const message = err instanceof InputError ? err.message : `${input.name}: ${describeReadError(err)}`;
-      logger.error({ source: input.name }, `${message}${decoder.counts.lines > 0 ? ' (lines read before the error are kept)' : ''}`);
+      logger.error({ source: input.name }, `${message}${decoder.counts.lines > linesBefore ? ' (the lines read before the error are kept)' : ''}`);
     }
     decoder.end();
     await flushOutput();
