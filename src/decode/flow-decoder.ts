@@ -83,8 +83,9 @@ export class FlowDecoder {
   private readonly rec = new DecodedRecord();
   private readonly formatSet: FormatSet;
   private readonly defaultLabel: string;
-  private readonly tokenEnds = new Int32Array(MAX_FIELDS);
-  private readonly tokenStarts = new Int32Array(MAX_FIELDS);
+  // Tokens are found straight into the record's own offset arrays: a decoded field is its token.
+  private readonly tokenEnds = this.rec.ends;
+  private readonly tokenStarts = this.rec.starts;
   private readonly fixedShape: InputShape | undefined;
 
   private source = '-';
@@ -270,14 +271,15 @@ export class FlowDecoder {
     const kinds = rec.kinds;
     const numbers = rec.numbers;
     const interned = rec.interned;
-    rec.format = format;
+    if (rec.format !== format) {
+      // Known enum values are only reset per line for enum fields; a new layout clears them all.
+      interned.fill(undefined);
+      rec.format = format;
+    }
     rec.buf = buf;
     for (let i = 0; i < types.length; i++) {
       const s = starts[i];
       const e = ends[i];
-      rec.starts[i] = s;
-      rec.ends[i] = e;
-      interned[i] = undefined;
       if (e - s === 1 && buf[s] === 0x2d) {
         kinds[i] = KIND_NULL;
         continue;
@@ -305,6 +307,7 @@ export class FlowDecoder {
         }
         case T_ENUM: {
           kinds[i] = KIND_TEXT;
+          interned[i] = undefined;
           const values = enums[i];
           if (values) {
             for (let k = 0; k < values.length; k++) {
