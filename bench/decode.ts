@@ -106,33 +106,48 @@ async function floor(file: string): Promise<Outcome> {
   return { lines };
 }
 
-/** The script most people write first: split into lines, split on spaces, build an object, Number() the numbers. */
+/** The script most people write first: split on spaces, build an object, Number() the numbers. */
+function naiveRecord(line: string) {
+  const f = line.split(' ');
+  return {
+    version: Number(f[0]),
+    accountId: f[1],
+    interfaceId: f[2],
+    srcaddr: f[3],
+    dstaddr: f[4],
+    srcport: Number(f[5]),
+    dstport: Number(f[6]),
+    protocol: Number(f[7]),
+    packets: Number(f[8]),
+    bytes: Number(f[9]),
+    start: Number(f[10]),
+    end: Number(f[11]),
+    action: f[12],
+    logStatus: f[13],
+  };
+}
+
 async function naive(file: string): Promise<Outcome> {
   let lines = 0;
   let bytesSum = 0;
   for await (const line of createReadStream(file).pipe(split2()) as AsyncIterable<string>) {
-    const f = line.split(' ');
-    const rec = {
-      version: Number(f[0]),
-      accountId: f[1],
-      interfaceId: f[2],
-      srcaddr: f[3],
-      dstaddr: f[4],
-      srcport: Number(f[5]),
-      dstport: Number(f[6]),
-      protocol: Number(f[7]),
-      packets: Number(f[8]),
-      bytes: Number(f[9]),
-      start: Number(f[10]),
-      end: Number(f[11]),
-      action: f[12],
-      logStatus: f[13],
-    };
+    const rec = naiveRecord(line);
     lines++;
     // NODATA/SKIPDATA lines have '-' here, which Number() turns into NaN.
     if (rec.bytes === rec.bytes) bytesSum += rec.bytes;
   }
   return { lines, bytesSum };
+}
+
+/** The same script printing NDJSON: JSON.stringify of each object (the output is measured, not written). */
+async function naiveNdjson(file: string): Promise<Outcome> {
+  let lines = 0;
+  let outputChars = 0;
+  for await (const line of createReadStream(file).pipe(split2()) as AsyncIterable<string>) {
+    outputChars += JSON.stringify(naiveRecord(line)).length + 1;
+    lines++;
+  }
+  return { lines, outputChars };
 }
 
 async function decodeOnly(file: string): Promise<Outcome> {
@@ -187,6 +202,7 @@ const CONTENDERS: Contender[] = [
   { name: 'floor (read + count \\n)', run: floor },
   { name: 'naive baseline (split2)', run: naive },
   { name: 'vpcflow decode-only', run: decodeOnly },
+  { name: 'naive + JSON.stringify', run: naiveNdjson },
   { name: 'vpcflow decode + NDJSON', run: decodeNdjson },
   { name: 'vpcflow CLI end-to-end', run: cli },
 ];
@@ -304,6 +320,7 @@ async function main(): Promise<void> {
     '- **floor**: `createReadStream` (64 KiB chunks) and a `buf.indexOf(10)` loop: the cost of reading the file.',
     '- **naive baseline**: `split2`, `line.split(\' \')` and an object per line with `Number()` on numeric fields.',
     '- **vpcflow decode-only**: `SourceDecoder` on 256 KiB chunks (as the CLI reads), summing the bytes field.',
+    '- **naive + JSON.stringify**: the naive script printing NDJSON (`JSON.stringify` per object; output measured, not written).',
     '- **vpcflow decode + NDJSON**: the same plus `NdjsonWriter`, output taken after each chunk and discarded.',
     '- **vpcflow CLI end-to-end**: `node dist/src/cli/main.js -q FILE > /dev/null`, including process start-up.',
     '',
