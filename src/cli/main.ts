@@ -96,7 +96,6 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   let inputs = 0;
   let failedInputs = 0;
   let bytes = 0;
-  let outputClosed = false;
   const summarize = (interrupted: boolean) => {
     rejects.finish();
     if (!options.quiet) {
@@ -107,7 +106,7 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   // The reader of our output went away (`| head`): stop quietly, as a Unix filter does.
   stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
-      outputClosed = true;
+      rejects.flush();
       process.exit(EXIT.OK);
     }
     logger.error(`cannot write output: ${err.message}`);
@@ -129,12 +128,12 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   const flushOutput = async () => {
     rejects.flush();
     const text = writer.take();
-    if (text.length > 0 && !outputClosed && !stdout.write(text)) await drained(stdout);
+    if (text.length > 0 && !stdout.write(text)) await drained(stdout);
     if (writer.holding && idleTimer === undefined) {
       idleTimer = setTimeout(() => {
         idleTimer = undefined;
         const held = writer.take(true);
-        if (held && !outputClosed) stdout.write(held);
+        if (held.length > 0) stdout.write(held);
       }, TABLE_IDLE_MS);
     }
   };

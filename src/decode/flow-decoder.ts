@@ -116,15 +116,6 @@ export class FlowDecoder {
     this.rec.source = name;
   }
 
-  get currentSource(): string {
-    return this.source;
-  }
-
-  /** The format set by the last header line of this source, if any. */
-  get currentHeader(): Format | null {
-    return this.headerFormat;
-  }
-
   /** Decodes one line (without its `\n`); `lineNo` is 1-based within the source. */
   line(buf: Uint8Array, start: number, end: number, lineNo: number): void {
     this.counts.lines++;

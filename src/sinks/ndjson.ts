@@ -32,8 +32,8 @@ const QUOTE = 0x22;
 
 /**
  * One JSON object per line, serialised straight from the decoded bytes into a Buffer: keys are pre-encoded per
- * format, numbers are written as digits, addresses and plain text are copied byte for byte, and derived values
- * come from small caches. Building strings per field instead made NDJSON cost 3-4x the decoding itself, most of it
+ * format, numbers, addresses and plain text are copied byte for byte from the validated tokens, and derived
+ * values come from small caches. Building strings per field instead made NDJSON cost 3-4x the decoding itself, most of it
  * garbage collection of the string pieces (measured with bench/decode.ts).
  */
 export class NdjsonWriter implements RecordWriter {

@@ -159,5 +159,3 @@ function describeFsError(err: unknown): string {
       return e?.message ?? String(err);
   }
 }
-
-export { describeFsError };
