@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecodedRecord } from '../src/decode/record.js';
@@ -27,10 +28,20 @@ export interface CliResult {
   logs: Record<string, any>[];
 }
 
-export function runCli(args: string[], options: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
+/** A cache directory of the tests' own, so the user's cached ip-ranges.json never changes what tests see. */
+export const TEST_CACHE_DIR = mkdtempSync(path.join(tmpdir(), 'vpcflow-test-cache-'));
+
+/** The environment the CLI runs in under test: no ip-ranges.json unless a test gives one. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, VPCFLOW_CACHE_DIR: TEST_CACHE_DIR, ...extra };
+  if (!('VPCFLOW_IP_RANGES' in extra)) delete env.VPCFLOW_IP_RANGES;
+  return env;
+}
+
+export function runCli(args: string[], options: { input?: string | Buffer; cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does)`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d) => out.push(d));

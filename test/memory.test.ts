@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, fixture, ROOT } from './helpers.js';
+import { CLI, cliEnv, fixture, ROOT } from './helpers.js';
 
 /** ~1 MiB of default-format records, written over and over to make inputs of any size without holding them. */
 const BLOCK = (() => {
@@ -24,7 +24,7 @@ interface Run {
  */
 function feed(megabytes: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '-'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '-'], { cwd: ROOT, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let written = 0;
     let outputBytes = 0;
     let stderr = '';

@@ -5,6 +5,11 @@ import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { FIELD_CATALOG } from '../decode/field-catalog.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
+import type { Enricher } from '../enrich/enricher.js';
+import { InventoryError } from '../enrich/inventory.js';
+import { IpRangesError } from '../enrich/ip-ranges.js';
+import { loadEnrichment } from '../enrich/load.js';
+import { HOW_TO_GET_RANGES } from '../enrich/ranges-store.js';
 import { expandInputs, InputError } from '../sources/inputs.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
@@ -12,6 +17,7 @@ import type { RecordWriter } from '../sinks/record-writer.js';
 import { TableWriter } from '../sinks/table.js';
 import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
+import { rangesCommand } from './ranges-command.js';
 
 /** How long the table waits for more input before it shows the rows it holds (`aws logs tail --follow`). */
 const TABLE_IDLE_MS = 200;
@@ -30,6 +36,7 @@ function fieldsTable(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'ranges' && !existsSync('ranges')) return rangesCommand(argv.slice(1));
   let options: CliOptions;
   try {
     options = parseCli(argv);
@@ -60,6 +67,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.unknownFields.length > 0) {
     logger.warn(`--fields: ${options.unknownFields.join(', ')} not a known field; null unless the input has it`);
   }
+  let enricher: Enricher | null = null;
+  if (options.enrich) {
+    try {
+      const loaded = loadEnrichment({
+        ipRanges: options.ipRanges,
+        vpcs: options.vpcs,
+        inventories: options.inventories,
+        onBrokenCache: (err) => logger.warn(`ignoring the cached ip-ranges.json: ${err.message}; run \`vpcflow ranges update\``),
+      });
+      enricher = loaded.enricher;
+      if (!loaded.awsRanges && !options.quiet) logger.warn(HOW_TO_GET_RANGES);
+    } catch (err) {
+      if (err instanceof IpRangesError || err instanceof InventoryError) {
+        process.stderr.write(`vpcflow: ${err.message}\n`);
+        return EXIT.USAGE;
+      }
+      throw err;
+    }
+  }
   let rejectsFd: number | undefined;
   if (options.rejectsFile !== undefined) {
     try {
@@ -70,13 +96,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   try {
-    return await run(options, logger, rejectsFd);
+    return await run(options, logger, rejectsFd, enricher);
   } finally {
     if (rejectsFd !== undefined) closeSync(rejectsFd);
   }
 }
 
-async function run(options: CliOptions, logger: Logger, rejectsFd: number | undefined): Promise<number> {
+async function run(options: CliOptions, logger: Logger, rejectsFd: number | undefined, enricher: Enricher | null): Promise<number> {
   const started = performance.now();
   const stdout = process.stdout;
   const output = options.output ?? (stdout.isTTY ? 'table' : 'ndjson');
@@ -89,7 +115,15 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
     : new NdjsonWriter(writerOptions);
   const rejects = new RejectReporter(logger, options.quiet, rejectsFd, options.rejectsFile);
   const decoder = new SourceDecoder(
-    { record: (rec) => writer.write(rec), reject: (r) => rejects.report(r) },
+    {
+      record: enricher
+        ? (rec) => {
+            enricher.enrich(rec);
+            writer.write(rec);
+          }
+        : (rec) => writer.write(rec),
+      reject: (r) => rejects.report(r),
+    },
     { formats: options.formats, shape: options.shape, maxLineBytes: options.maxLineBytes },
   );
 

@@ -36,6 +36,11 @@ export interface CliOptions {
   maxLineBytes: number;
   quiet: boolean;
   logFormat: 'text' | 'json' | undefined;
+  /** Enrichment: on unless --no-enrich. */
+  enrich: boolean;
+  ipRanges: string | undefined;
+  vpcs: string[];
+  inventories: string[];
   help: boolean;
   version: boolean;
 }
@@ -43,8 +48,9 @@ export interface CliOptions {
 export const HELP = `vpcflow - decode AWS VPC Flow Logs into NDJSON, CSV or a table
 
 Usage:
-  vpcflow [options] [FILE|DIR|-]...     decode flow log records
+  vpcflow [options] [FILE|DIR|-]...     decode and enrich flow log records
   vpcflow fields                        list every field vpcflow knows, with its type and version
+  vpcflow ranges update|info|lookup     manage AWS's ip-ranges.json (see vpcflow ranges --help)
 
 Inputs are files, directories (read recursively, in name order) or - for stdin (the default). gzip is
 detected from the content, so S3 exports (.log.gz) can be given as they are. Each input's shape is detected
@@ -70,6 +76,14 @@ Options:
                          itself, tab-separated, so nothing is lost
       --strict           exit with status 1 if any line is rejected
       --max-line-bytes N reject lines longer than N bytes (default ${DEFAULT_MAX_LINE_BYTES})
+Enrichment (who owns each address):
+      --ip-ranges FILE   AWS's ip-ranges.json (default: $VPCFLOW_IP_RANGES, then the copy that
+                         \`vpcflow ranges update\` keeps in the cache); without one, aws is null
+      --vpc ID=CIDR[,CIDR...]
+                         one of your VPCs, e.g. --vpc vpc-0abc=10.0.0.0/16,2600:1f18::/56 (repeatable)
+      --inventory FILE   JSON printed by aws ec2 describe-vpcs, describe-subnets,
+                         describe-network-interfaces or describe-addresses (repeatable)
+      --no-enrich        decode only: no src/dst objects
   -q, --quiet            no summary and no per-line reject messages on stderr (errors still show)
       --log-format F     diagnostics on stderr as text (default on a terminal) or json (pino NDJSON)
   -h, --help             this help
@@ -77,7 +91,13 @@ Options:
 
 Records: one per line, keys are AWS's snake_case names (account_id, log_status, pkt_srcaddr, ...). Every
 field of the format is present; '-' becomes null; numbers are JSON numbers; account_id stays a string.
-Added: protocol_name (IANA keyword) when the format has protocol, tcp_flags_names when it has tcp-flags.
+Added: protocol_name (IANA keyword) when the format has protocol, tcp_flags_names when it has tcp-flags,
+and for each address field an object src / dst / pkt_src / pkt_dst:
+  {"scope": "vpc|aws|private|special|internet",
+   "aws": {"service", "services", "region", "border_group", "prefix"} or null,
+   "vpc": {"vpc_id", "subnet_id", "eni", "instance_id", "resource": {"type", "description"}} or null}
+plus direction (ingress/egress, from your interfaces' addresses) when the format has no flow-direction.
+CSV and the table flatten these with dots: dst.aws.service, src.vpc.eni, ...
 
 Bad lines never stop a run: each is counted by reason (field_count, bad_number, bad_address,
 line_too_long, bad_envelope) and reported on stderr with its source and line number. A one-line summary
@@ -93,6 +113,7 @@ Examples:
   vpcflow fixtures/sample-default.log
   aws logs tail my-flow-logs --follow | vpcflow -o table
   vpcflow -f '\${version} \${vpc-id} \${srcaddr} \${dstaddr} \${action}' exported/ --rejects bad.tsv
+  vpcflow --vpc vpc-0abc=10.0.0.0/16 --inventory enis.json --fields srcaddr,dst.aws.service flows.log.gz
   aws logs filter-log-events --log-group-name my-flow-logs | vpcflow --fields srcaddr,dstaddr,bytes -o csv
 `;
 
@@ -114,6 +135,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
         'max-line-bytes': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         'log-format': { type: 'string' },
+        'ip-ranges': { type: 'string' },
+        vpc: { type: 'string', multiple: true },
+        inventory: { type: 'string', multiple: true },
+        'no-enrich': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -176,6 +201,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
     maxLineBytes,
     quiet: v.quiet ?? false,
     logFormat,
+    enrich: !(v['no-enrich'] ?? false),
+    ipRanges: v['ip-ranges'],
+    vpcs: v.vpc ?? [],
+    inventories: v.inventory ?? [],
     help: v.help ?? false,
     version: v.version ?? false,
   };

@@ -1,3 +1,4 @@
+import { derivesDirection, endpointObject, ENDPOINT_KEYS, ENDPOINT_PATHS, type EndpointInfo } from '../enrich/endpoint.js';
 import type { FieldType } from './field-catalog.js';
 import type { Format } from './format.js';
 import { protocolName } from './protocols.js';
@@ -14,7 +15,7 @@ export const KIND_IPV6 = 4;
 export const MAX_FIELDS = 256;
 
 /** A decoded record as plain data: the snake_case AWS names, numbers as numbers, `-` as null. */
-export type FlowValue = string | number | null | readonly string[];
+export type FlowValue = string | number | null | readonly string[] | { readonly [key: string]: unknown };
 export type FlowRecord = Record<string, FlowValue>;
 
 /** Derived fields the caller asks for on top of the format's own. */
@@ -45,6 +46,12 @@ export class DecodedRecord {
   logTimestamp = NaN;
   source = '';
   line = 0;
+  /** Set by the enricher: `endpoints` and `direction` are filled for every record. */
+  enriched = false;
+  /** Who owns each address field's address, by field index (enrichment). */
+  readonly endpoints: (EndpointInfo | null)[] = new Array(MAX_FIELDS).fill(null);
+  /** Ingress/egress derived from the interface's own addresses, for formats without flow-direction. */
+  direction: 'ingress' | 'egress' | null = null;
 
   /** The text of a slot (any kind but null). */
   text(i: number): string {
@@ -88,6 +95,9 @@ export type ColumnSource =
   | 'tcp_flags_names'
   | 'iso_time'
   | 'log_timestamp_iso'
+  | 'endpoint'
+  | 'endpoint_path'
+  | 'direction'
   | 'missing';
 
 export interface Column {
@@ -97,6 +107,8 @@ export interface Column {
   readonly index: number;
   /** Type of the field behind a `field` column. */
   readonly type?: FieldType;
+  /** For `endpoint_path`: which of ENDPOINT_PATHS. */
+  readonly path?: number;
 }
 
 const columnCache = new WeakMap<Format, Map<number, readonly Column[]>>();
@@ -108,7 +120,7 @@ const columnCache = new WeakMap<Format, Map<number, readonly Column[]>>();
 export function recordColumns(rec: DecodedRecord, options: RecordOptions = {}): readonly Column[] {
   const hasStream = rec.logStream !== null;
   const hasTimestamp = !Number.isNaN(rec.logTimestamp);
-  return columnsFor(rec.format, hasStream, hasTimestamp, options);
+  return columnsFor(rec.format, hasStream, hasTimestamp, options, rec.enriched);
 }
 
 export function columnsFor(
@@ -116,8 +128,9 @@ export function columnsFor(
   hasStream: boolean,
   hasTimestamp: boolean,
   options: RecordOptions = {},
+  enriched = false,
 ): readonly Column[] {
-  const variant = (hasStream ? 1 : 0) | (hasTimestamp ? 2 : 0) | (options.isoTimes ? 4 : 0);
+  const variant = (hasStream ? 1 : 0) | (hasTimestamp ? 2 : 0) | (options.isoTimes ? 4 : 0) | (enriched ? 8 : 0);
   let byVariant = columnCache.get(format);
   if (!byVariant) columnCache.set(format, (byVariant = new Map()));
   const hit = byVariant.get(variant);
@@ -137,17 +150,57 @@ export function columnsFor(
     }
     if (hasTimestamp) cols.push({ key: 'log_timestamp_iso', source: 'log_timestamp_iso', index: -1 });
   }
+  if (enriched) {
+    for (const [field, key] of Object.entries(ENDPOINT_KEYS)) {
+      const index = format.indexOf.get(field);
+      if (index !== undefined) cols.push({ key, source: 'endpoint', index });
+    }
+    if (derivesDirection(format)) cols.push({ key: 'direction', source: 'direction', index: -1 });
+  }
   Object.freeze(cols);
   byVariant.set(variant, cols);
   return cols;
 }
 
 /** Every output key a record could have, for checking `--fields`. */
-export const DERIVED_KEYS = ['log_stream', 'log_timestamp', 'protocol_name', 'tcp_flags_names', 'start_iso', 'end_iso', 'log_timestamp_iso'];
+export const DERIVED_KEYS = [
+  'log_stream',
+  'log_timestamp',
+  'protocol_name',
+  'tcp_flags_names',
+  'start_iso',
+  'end_iso',
+  'log_timestamp_iso',
+  'direction',
+  ...Object.values(ENDPOINT_KEYS).flatMap((key) => [key, ...ENDPOINT_PATHS.map(([path]) => `${key}.${path}`)]),
+];
 
-/** Keeps the requested keys, in the requested order; a key the record lacks becomes a null column. */
+/**
+ * Keeps the requested keys, in the requested order; a key the record lacks becomes a null column.
+ * `dst.aws.service` picks one value out of an endpoint object.
+ */
 export function selectColumns(all: readonly Column[], keys: readonly string[]): Column[] {
-  return keys.map((key) => all.find((c) => c.key === key) ?? { key, source: 'missing', index: -1 });
+  return keys.map((key) => {
+    const direct = all.find((c) => c.key === key);
+    if (direct) return direct;
+    const dot = key.indexOf('.');
+    const endpoint = dot > 0 ? all.find((c) => c.source === 'endpoint' && c.key === key.slice(0, dot)) : undefined;
+    const path = ENDPOINT_PATHS.findIndex(([p]) => p === key.slice(dot + 1));
+    if (endpoint && path >= 0) return { key, source: 'endpoint_path', index: endpoint.index, path };
+    return { key, source: 'missing', index: -1 };
+  });
+}
+
+/**
+ * Columns for flat outputs (CSV, table): each endpoint object becomes one column per value (`dst.aws.service`),
+ * or only those `keep` accepts.
+ */
+export function flattenColumns(columns: readonly Column[], keep: (path: string) => boolean = () => true): Column[] {
+  return columns.flatMap((c) =>
+    c.source !== 'endpoint'
+      ? [c]
+      : ENDPOINT_PATHS.flatMap(([path], i) => (keep(path) ? [{ key: `${c.key}.${path}`, source: 'endpoint_path' as const, index: c.index, path: i }] : [])),
+  );
 }
 
 export function columnValue(rec: DecodedRecord, col: Column): FlowValue {
@@ -172,6 +225,16 @@ export function columnValue(rec: DecodedRecord, col: Column): FlowValue {
     }
     case 'log_timestamp_iso':
       return Number.isNaN(rec.logTimestamp) ? null : new Date(rec.logTimestamp).toISOString();
+    case 'endpoint': {
+      const e = rec.endpoints[col.index];
+      return e ? endpointObject(e) : null;
+    }
+    case 'endpoint_path': {
+      const e = rec.endpoints[col.index];
+      return e ? ENDPOINT_PATHS[col.path!][1](e) : null;
+    }
+    case 'direction':
+      return rec.direction;
     case 'missing':
       return null;
   }

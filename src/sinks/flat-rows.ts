@@ -1,12 +1,14 @@
-import { columnValue, recordColumns, selectColumns, type Column, type DecodedRecord, type RecordOptions } from '../decode/record.js';
+import { columnValue, flattenColumns, recordColumns, selectColumns, type Column, type DecodedRecord, type RecordOptions } from '../decode/record.js';
 
 export interface FlatRowsOptions extends RecordOptions {
   fields?: readonly string[];
+  /** Which endpoint values get a column when --fields does not say (default: all). */
+  endpointPaths?: (path: string) => boolean;
 }
 
 /**
  * Turns records into rows of text cells under one fixed header, for the column formats (CSV, table). The header
- * is `--fields`, or the columns of the first record. When the format changes mid-stream, cells are matched by
+ * is `--fields`, or the columns of the first record, endpoint objects flattened with dots (`dst.aws.service`). When the format changes mid-stream, cells are matched by
  * key: columns the header lacks are dropped (reported once through `onDroppedColumns`), missing ones are empty.
  */
 export class FlatRows {
@@ -24,12 +26,12 @@ export class FlatRows {
   /** The record's cells in header order; null for a missing or null value. */
   cells(rec: DecodedRecord): (string | null)[] {
     const all = recordColumns(rec, this.options);
-    const header = (this.header ??= all.map((c) => c.key));
+    const header = (this.header ??= flattenColumns(all, this.options.endpointPaths).map((c) => c.key));
     let mapping = this.mappings.get(all);
     if (!mapping) {
       mapping = selectColumns(all, header).map((c) => (c.source === 'missing' ? undefined : c));
       this.mappings.set(all, mapping);
-      const dropped = all.filter((c) => !header.includes(c.key)).map((c) => c.key);
+      const dropped = flattenColumns(all, this.options.endpointPaths).filter((c) => !header.includes(c.key)).map((c) => c.key);
       if (dropped.length > 0 && !this.options.fields && !this.warned) {
         this.warned = true;
         this.onDroppedColumns(dropped);
@@ -43,5 +45,6 @@ function cellText(value: ReturnType<typeof columnValue>): string | null {
   if (value === null) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
-  return value.join('|');
+  if (Array.isArray(value)) return value.join('|');
+  return JSON.stringify(value);
 }

@@ -11,6 +11,7 @@ import {
   type RecordOptions,
 } from '../decode/record.js';
 import { protocolName } from '../decode/protocols.js';
+import { endpointObject, type EndpointInfo } from '../enrich/endpoint.js';
 import { tcpFlagNames } from '../decode/tcp-flags.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -27,6 +28,8 @@ interface Layout {
 }
 
 const NULL = Buffer.from('null');
+const INGRESS = Buffer.from('"ingress"');
+const EGRESS = Buffer.from('"egress"');
 const INITIAL_CAPACITY = 1 << 20;
 const QUOTE = 0x22;
 
@@ -44,6 +47,8 @@ export class NdjsonWriter implements RecordWriter {
   private readonly flagsJson: (Buffer | undefined)[] = [];
   private lastColumns: readonly Column[] | null = null;
   private lastLayout: Layout | null = null;
+  /** Endpoint objects are shared by every address with the same owner, so each is serialised once. */
+  private readonly endpointJson = new WeakMap<EndpointInfo, Buffer>();
   private lastStream: string | null = null;
   private lastStreamJson = NULL;
   readonly holding = false;
@@ -186,6 +191,16 @@ export class NdjsonWriter implements RecordWriter {
         }
         this.ensure(this.lastStreamJson.length);
         return this.copy(this.lastStreamJson);
+      case 'endpoint': {
+        const e = rec.endpoints[col.index];
+        if (e === null) return this.copy(NULL);
+        let json = this.endpointJson.get(e);
+        if (json === undefined) this.endpointJson.set(e, (json = Buffer.from(JSON.stringify(endpointObject(e)))));
+        this.ensure(json.length);
+        return this.copy(json);
+      }
+      case 'direction':
+        return this.copy(rec.direction === 'ingress' ? INGRESS : rec.direction === 'egress' ? EGRESS : NULL);
       case 'log_timestamp':
         return Number.isNaN(rec.logTimestamp) ? this.copy(NULL) : this.writeValue(rec, col);
       default:

@@ -1,4 +1,5 @@
 import type { DecodedRecord } from '../decode/record.js';
+import { TABLE_ENDPOINT_PATHS } from '../enrich/endpoint.js';
 import { FlatRows, type FlatRowsOptions } from './flat-rows.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -23,7 +24,7 @@ export class TableWriter implements RecordWriter {
   private out = '';
 
   constructor(options: TableOptions = {}, onDroppedColumns?: (keys: string[]) => void) {
-    this.rows = new FlatRows(options, onDroppedColumns);
+    this.rows = new FlatRows({ endpointPaths: (path) => TABLE_ENDPOINT_PATHS.has(path), ...options }, onDroppedColumns);
     this.pageRows = options.pageRows ?? 100;
   }
 

@@ -1,0 +1,45 @@
+import { Enricher } from './enricher.js';
+import { mergeInventories, parseVpcOption, readInventoryFile, type Inventory } from './inventory.js';
+import { AwsRanges } from './ip-ranges.js';
+import { locateRanges, type RangesOrigin } from './ranges-store.js';
+
+export interface EnrichmentSources {
+  /** `--ip-ranges FILE`; else VPCFLOW_IP_RANGES, else the cache. */
+  ipRanges?: string;
+  /** `--vpc vpc-0abc=10.0.0.0/16,...` specs. */
+  vpcs?: readonly string[];
+  /** AWS CLI describe-* JSON files. */
+  inventories?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** Called instead of throwing when only the cached copy is unusable (it is then ignored). */
+  onBrokenCache?: (err: Error) => void;
+}
+
+export interface LoadedEnrichment {
+  enricher: Enricher;
+  awsRanges: AwsRanges | null;
+  /** Where ip-ranges.json came from, or null when there was none. */
+  rangesOrigin: RangesOrigin | null;
+  inventory: Inventory;
+}
+
+/**
+ * Builds an Enricher from what the user pointed at. Throws (IpRangesError, InventoryError) for anything named that
+ * cannot be used: a mistyped --ip-ranges must not silently give `aws: null` everywhere.
+ */
+export function loadEnrichment(sources: EnrichmentSources = {}): LoadedEnrichment {
+  let located = locateRanges(sources.ipRanges, sources.env);
+  let awsRanges: AwsRanges | null = null;
+  try {
+    awsRanges = located ? AwsRanges.fromFile(located.path) : null;
+  } catch (err) {
+    if (located?.origin !== 'cache' || !sources.onBrokenCache) throw err;
+    sources.onBrokenCache(err as Error);
+    located = null;
+  }
+  const inventory = mergeInventories([
+    { vpcs: (sources.vpcs ?? []).map(parseVpcOption), subnets: [], interfaces: [] },
+    ...(sources.inventories ?? []).map(readInventoryFile),
+  ]);
+  return { enricher: new Enricher({ awsRanges, inventory }), awsRanges, rangesOrigin: located?.origin ?? null, inventory };
+}
