@@ -9,9 +9,8 @@
  * Environment: VPCFLOW_BENCH_LINES (default 1000000), VPCFLOW_BENCH_RUNS (default 5).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,65 +19,13 @@ import { DEFAULT_FORMAT } from '../src/decode/format.js';
 import { KIND_NUMBER, type DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder } from '../src/decode/source-decoder.js';
 import { NdjsonWriter } from '../src/sinks/ndjson.js';
-import { writeGenerated } from './generate.js';
+import { benchInput, LINES, median, ROOT, RUNS, SEED } from './common.js';
 
-// This file runs as dist/bench/decode.js; paths are resolved from it so the working directory does not matter.
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT_DIR = path.join(ROOT, 'bench', 'out');
 const RESULTS = path.join(ROOT, 'bench', 'RESULTS.md');
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const GENERATOR = fileURLToPath(new URL('./generate.js', import.meta.url));
-
-const SEED = 1;
-const LINES = positiveInt('VPCFLOW_BENCH_LINES', 1_000_000);
-const RUNS = positiveInt('VPCFLOW_BENCH_RUNS', 5);
 /** The CLI's read size (src/sources/inputs.ts), so the in-process runs see the same chunks. */
 const CLI_CHUNK = 256 * 1024;
 const BYTES_FIELD = DEFAULT_FORMAT.indexOf.get('bytes')!;
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
-
-function label(lines: number): string {
-  if (lines % 1_000_000 === 0) return `${lines / 1_000_000}m`;
-  if (lines % 1_000 === 0) return `${lines / 1_000}k`;
-  return String(lines);
-}
-
-interface Meta {
-  lines: number;
-  seed: number;
-  size: number;
-  /** Hash of the compiled generator: a changed generator must not reuse a file made by the old one. */
-  generator: string;
-}
-
-/** The benchmark input, generated once and reused while the count, seed and generator stay the same. */
-async function benchInput(): Promise<{ file: string; size: number }> {
-  const file = path.join(OUT_DIR, `default-${label(LINES)}.log`);
-  const metaFile = file + '.json';
-  const generator = createHash('sha256').update(readFileSync(GENERATOR)).digest('hex').slice(0, 16);
-  if (existsSync(file) && existsSync(metaFile)) {
-    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Meta;
-    if (meta.lines === LINES && meta.seed === SEED && meta.generator === generator && meta.size === statSync(file).size) {
-      return { file, size: meta.size };
-    }
-  }
-  mkdirSync(OUT_DIR, { recursive: true });
-  rmSync(metaFile, { force: true });
-  process.stderr.write(`generating ${path.relative(ROOT, file)} (${LINES} lines, seed ${SEED})...\n`);
-  // Written under another name first: an interrupted run must not leave a truncated file that looks reusable.
-  const tmp = file + '.tmp';
-  const size = await writeGenerated(tmp, LINES, SEED);
-  renameSync(tmp, file);
-  writeFileSync(metaFile, JSON.stringify({ lines: LINES, seed: SEED, size, generator } satisfies Meta) + '\n');
-  return { file, size };
-}
 
 /** What a run produced, checked after every run so a fast but wrong contender cannot win. */
 interface Outcome {
@@ -220,12 +167,6 @@ function check(name: string, out: Outcome): void {
   }
   if (out.outputChars !== undefined && out.outputChars === 0) problems.push('no NDJSON output');
   if (problems.length > 0) throw new Error(`${name}: ${problems.join('; ')}`);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 interface Row {

@@ -168,8 +168,9 @@ function synthetic(family: 4 | 6, seed: number, count: number, withDefault: bool
     const roll = rnd() % 10;
     const p = made[rnd() % made.length];
     if (roll < 2 || p.len === bits) {
-      // A new root: any length, biased towards the stride boundaries' neighbourhood by being uniform over lengths.
-      push(randBits(), rnd() % (bits + 1));
+      // A new root, of any length; without /0, short roots would cover everything too, so those start at bits/4.
+      const min = withDefault ? 0 : bits / 4;
+      push(randBits(), min + (rnd() % (bits + 1 - min)));
     } else if (roll < 7) {
       // Nested: a longer prefix inside p, host bits of the text random.
       const len = p.len + 1 + (rnd() % Math.min(bits - p.len, rnd() % 2 ? 8 : bits));
@@ -214,8 +215,8 @@ describe('PrefixTrie against a brute-force oracle', () => {
         else expect(misses).toBeGreaterThan(1_000);
       }
       // The sets do nest deeply, over every stride.
-      expect(new Set(v4.map((e) => e.cidr.split('/')[1])).size).toBeGreaterThan(30);
-      expect(new Set(v6.map((e) => e.cidr.split('/')[1])).size).toBeGreaterThan(100);
+      expect(new Set(v4.map((e) => e.cidr.split('/')[1])).size).toBeGreaterThan(20);
+      expect(new Set(v6.map((e) => e.cidr.split('/')[1])).size).toBeGreaterThan(80);
     }, 60_000);
   }
 
@@ -425,7 +426,9 @@ describe('IPv6 text', () => {
     for (const s of bad) {
       expect([s, parseIPv6String(s, out)]).toEqual([s, false]);
       expect([s, parseIPv6Words(Buffer.from(s, 'latin1'), 0, Buffer.byteLength(s, 'latin1'), out)]).toEqual([s, false]);
-      expect([s, ipaddr.IPv6.isValid(s)]).toEqual([s, false]); // the case list itself is right
+      expect([s, isIPv6(Buffer.from(s, 'latin1'), 0, Buffer.byteLength(s, 'latin1'))]).toEqual([s, false]);
+      // The case list itself is right (ipaddr.js does take zone ids, which this parser leaves to the caller).
+      if (!s.includes('%')) expect([s, ipaddr.IPv6.isValid(s)]).toEqual([s, false]);
     }
     // Accepted edge forms.
     expect(parsed('1:2:3:4:5:6:7::')).toEqual([0x10002, 0x30004, 0x50006, 0x70000]);

@@ -43,7 +43,7 @@ export function parseIPv6Words(buf: Uint8Array, start: number, end: number, out:
   while (i < end) {
     const groupStart = i;
     let v = 0;
-    for (let h; i < end && (h = hexValue(buf[i])) >= 0; i++) v = (v << 4) | h;
+    for (let h = 0; i < end && (h = hexValue(buf[i])) >= 0; i++) v = (v << 4) | h;
     if (i < end && buf[i] === DOT) {
       const v4 = parseIPv4(buf, groupStart, end);
       if (v4 < 0 || n > 6) return false;

@@ -10,7 +10,9 @@
  * a second Int32Array. IPv4 uses strides 16-8-8 (at most three reads, and the 256 KiB first level absorbs the many
  * /16-and-shorter AWS prefixes). IPv6 uses 16 bits then 8-bit strides: real prefixes are /32 to /64 with a
  * handful of /96 and /128, so 8-bit nodes (1 KiB) keep memory proportional to the number of prefixes, where wider
- * strides would mostly store copies of the same leaf. No stride crosses a 32-bit word, so a level reads one word.
+ * strides would mostly store copies of the same leaf (AWS's ~3,100 IPv6 prefixes: 1.3 MB; a second 16-bit level
+ * makes it 5 MB, a third 63 MB, for no measurable gain in speed). No stride crosses a 32-bit word, so a level reads
+ * one word.
  *
  * Building inserts prefixes shortest first. A prefix of length L lands in the level whose bit range ends at or
  * after L and is expanded over the 2^(end-L) slots it covers; since everything shorter is already in place, the

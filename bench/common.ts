@@ -1,0 +1,65 @@
+/** What the benchmarks share: the generated input file and the run settings. */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeGenerated } from './generate.js';
+
+// This file runs as dist/bench/common.js; paths are resolved from it so the working directory does not matter.
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT_DIR = path.join(ROOT, 'bench', 'out');
+const GENERATOR = fileURLToPath(new URL('./generate.js', import.meta.url));
+
+export const SEED = 1;
+export const LINES = positiveInt('VPCFLOW_BENCH_LINES', 1_000_000);
+export const RUNS = positiveInt('VPCFLOW_BENCH_RUNS', 5);
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+function label(lines: number): string {
+  if (lines % 1_000_000 === 0) return `${lines / 1_000_000}m`;
+  if (lines % 1_000 === 0) return `${lines / 1_000}k`;
+  return String(lines);
+}
+
+interface Meta {
+  lines: number;
+  seed: number;
+  size: number;
+  /** Hash of the compiled generator: a changed generator must not reuse a file made by the old one. */
+  generator: string;
+}
+
+/** The benchmark input, generated once and reused while the count, seed and generator stay the same. */
+export async function benchInput(): Promise<{ file: string; size: number }> {
+  const file = path.join(OUT_DIR, `default-${label(LINES)}.log`);
+  const metaFile = file + '.json';
+  const generator = createHash('sha256').update(readFileSync(GENERATOR)).digest('hex').slice(0, 16);
+  if (existsSync(file) && existsSync(metaFile)) {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Meta;
+    if (meta.lines === LINES && meta.seed === SEED && meta.generator === generator && meta.size === statSync(file).size) {
+      return { file, size: meta.size };
+    }
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  rmSync(metaFile, { force: true });
+  process.stderr.write(`generating ${path.relative(ROOT, file)} (${LINES} lines, seed ${SEED})...\n`);
+  // Written under another name first: an interrupted run must not leave a truncated file that looks reusable.
+  const tmp = file + '.tmp';
+  const size = await writeGenerated(tmp, LINES, SEED);
+  renameSync(tmp, file);
+  writeFileSync(metaFile, JSON.stringify({ lines: LINES, seed: SEED, size, generator } satisfies Meta) + '\n');
+  return { file, size };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
