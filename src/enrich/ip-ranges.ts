@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import ipaddr from 'ipaddr.js';
+import { formatIPv4, formatIPv6Words, parseCidr, type Cidr } from './ip-words.js';
 import { PrefixTrieBuilder, type PrefixTrie } from './prefix-trie.js';
 
 /** What ip-ranges.json says about the prefix that holds an address. */
@@ -32,7 +32,7 @@ export class IpRangesError extends Error {
 }
 
 interface RawEntry {
-  prefix: string;
+  cidr: Cidr;
   region: string;
   service: string;
   border_group: string;
@@ -75,7 +75,7 @@ export function validateIpRanges(doc: unknown, source: string): { syncToken: str
   if (typeof d.syncToken !== 'string' || !/^\d+$/.test(d.syncToken)) fail('syncToken missing or not a number in a string');
   if (typeof d.createDate !== 'string') fail('createDate missing');
   const created = parseCreateDate(d.createDate as string) ?? fail(`createDate '${d.createDate}' is not yyyy-mm-dd-hh-mm-ss`);
-  const entries = (key: 'prefixes' | 'ipv6_prefixes', prefixKey: 'ip_prefix' | 'ipv6_prefix', family: 'ipv4' | 'ipv6'): RawEntry[] => {
+  const entries = (key: 'prefixes' | 'ipv6_prefixes', prefixKey: 'ip_prefix' | 'ipv6_prefix', family: 4 | 6): RawEntry[] => {
     const list = d[key];
     if (!Array.isArray(list)) return fail(`"${key}" is not a list`);
     return list.map((e: unknown, i: number) => {
@@ -84,19 +84,18 @@ export function validateIpRanges(doc: unknown, source: string): { syncToken: str
       for (const k of [prefixKey, 'region', 'service', 'network_border_group']) {
         if (typeof o[k] !== 'string') fail(`${key}[${i}] has no "${k}" string`);
       }
-      let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+      let cidr: Cidr;
       try {
-        parsed = ipaddr.parseCIDR(prefix as string);
+        cidr = parseCidr(prefix as string);
       } catch {
         return fail(`${key}[${i}]: '${prefix}' is not a CIDR`);
       }
-      if (parsed[0].kind() !== family) fail(`${key}[${i}]: '${prefix}' is not ${family === 'ipv4' ? 'IPv4' : 'IPv6'}`);
-      const network = (family === 'ipv4' ? ipaddr.IPv4 : ipaddr.IPv6).networkAddressFromCIDR(prefix as string);
-      return { prefix: `${network.toString()}/${parsed[1]}`, region: o.region as string, service: o.service as string, border_group: o.network_border_group as string };
+      if (cidr.family !== family) fail(`${key}[${i}]: '${prefix}' is not IPv${family}`);
+      return { cidr, region: o.region as string, service: o.service as string, border_group: o.network_border_group as string };
     });
   };
-  const v4 = entries('prefixes', 'ip_prefix', 'ipv4');
-  const v6 = entries('ipv6_prefixes', 'ipv6_prefix', 'ipv6');
+  const v4 = entries('prefixes', 'ip_prefix', 4);
+  const v6 = entries('ipv6_prefixes', 'ipv6_prefix', 6);
   if (v4.length === 0) fail('no IPv4 prefixes');
   return { syncToken: d.syncToken as string, createDate: d.createDate as string, created, v4, v6 };
 }
@@ -207,17 +206,24 @@ interface Group {
 function groupByPrefix(list: readonly RawEntry[]): Map<string, Group> {
   const byPrefix = new Map<string, Group>();
   for (const e of list) {
-    const group = byPrefix.get(e.prefix);
+    const { start, end, prefix } = span(e.cidr);
+    const group = byPrefix.get(prefix);
     if (group) {
       group.codes.add(e.service);
       continue;
     }
-    const [addr, lenText] = e.prefix.split('/');
-    const bytes = ipaddr.parse(addr).toByteArray();
-    const len = Number(lenText);
-    const start = bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n);
-    const end = start + (1n << BigInt(bytes.length * 8 - len)) - 1n;
-    byPrefix.set(e.prefix, { prefix: e.prefix, codes: new Set([e.service]), region: e.region, border_group: e.border_group, len, start, end });
+    byPrefix.set(prefix, { prefix, codes: new Set([e.service]), region: e.region, border_group: e.border_group, len: e.cidr.len, start, end });
   }
   return byPrefix;
+}
+
+/** The normalised text of a CIDR (network address/len) and its first and last address as integers. */
+function span(cidr: Cidr): { prefix: string; start: bigint; end: bigint } {
+  if (cidr.family === 4) {
+    const start = BigInt(cidr.addr);
+    return { prefix: `${formatIPv4(cidr.addr)}/${cidr.len}`, start, end: start + (1n << BigInt(32 - cidr.len)) - 1n };
+  }
+  const [w0, w1, w2, w3] = cidr.words;
+  const start = (BigInt(w0) << 96n) | (BigInt(w1) << 64n) | (BigInt(w2) << 32n) | BigInt(w3);
+  return { prefix: `${formatIPv6Words(w0, w1, w2, w3)}/${cidr.len}`, start, end: start + (1n << BigInt(128 - cidr.len)) - 1n };
 }
