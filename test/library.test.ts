@@ -18,6 +18,17 @@ describe("import … from 'vpcflow'", () => {
     expect(vpcflow.FIELD_CATALOG.find((f) => f.name === 'bytes')?.type).toBe('count');
   });
 
+  it('enriches records in the stream when given an enricher', async () => {
+    const { enricher } = vpcflow.loadEnrichment({ ipRanges: fixture('ip-ranges-small.json'), vpcs: ['vpc-1=10.0.0.0/16'] });
+    const records: vpcflow.FlowRecord[] = [];
+    await pipeline(
+      createReadStream(fixture('sample-default.log')),
+      vpcflow.createDecodeStream({ enricher }),
+      new Writable({ objectMode: true, write: (r, _e, done) => (records.push(r), done()) }),
+    );
+    expect(records[0]).toMatchObject({ src: { scope: 'vpc', vpc: { vpc_id: 'vpc-1' } }, dst: { scope: 'aws', aws: { service: 'EC2' } } });
+  });
+
   it('streams a gzip export through createDecodeStream with backpressure', async () => {
     const records: vpcflow.FlowRecord[] = [];
     await pipeline(

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import type { Enricher } from '../enrich/enricher.js';
 import { FlowDecoder, type DecoderOptions } from './flow-decoder.js';
 import type { DecodedRecord, FlowRecord, RecordOptions } from './record.js';
 import type { Reject } from './rejects.js';
@@ -7,6 +8,8 @@ import { SourceDecoder, type SourceDecoderOptions } from './source-decoder.js';
 export interface DecodeStreamOptions extends SourceDecoderOptions, RecordOptions {
   /** Name of the input, used in rejects. Default `-`. */
   source?: string;
+  /** Adds src/dst (pkt_src/pkt_dst) ownership objects and direction to every record. */
+  enricher?: Enricher;
 }
 
 /**
@@ -14,12 +17,15 @@ export interface DecodeStreamOptions extends SourceDecoderOptions, RecordOptions
  * events (with source, line number, reason and the line itself) and never stop the stream.
  */
 export function createDecodeStream(options: DecodeStreamOptions = {}): Transform {
-  const { source = '-', isoTimes, ...decoderOptions } = options;
+  const { source = '-', isoTimes, enricher, ...decoderOptions } = options;
   const recordOptions: RecordOptions = { isoTimes };
   let stream: Transform;
   const decoder = new SourceDecoder(
     {
-      record: (rec: DecodedRecord) => stream.push(rec.toObject(recordOptions)),
+      record: (rec: DecodedRecord) => {
+        enricher?.enrich(rec);
+        stream.push(rec.toObject(recordOptions));
+      },
       reject: (reject: Reject) => stream.emit('reject', reject),
     },
     decoderOptions,
