@@ -137,6 +137,12 @@ export class NdjsonWriter implements RecordWriter {
   }
 
   private copy(bytes: Buffer): void {
+    // Short runs (keys, small values) are faster copied in JS than through a native call; long ones (endpoint
+    // objects) the other way round.
+    if (bytes.length > 64) {
+      this.pos += bytes.copy(this.buf, this.pos);
+      return;
+    }
     const out = this.buf;
     let p = this.pos;
     for (let k = 0; k < bytes.length; k++) out[p++] = bytes[k];
