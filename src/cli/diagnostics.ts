@@ -118,6 +118,8 @@ export interface RunSummary {
   bytes: number;
   elapsedMs: number;
   interrupted: boolean;
+  /** Objects a resumed batch found already finished. */
+  skipped?: number;
 }
 
 /** The one-line summary at the end of a run (or on Ctrl-C). */
@@ -130,6 +132,7 @@ export function logSummary(logger: Logger, s: RunSummary): void {
   const text =
     `${s.interrupted ? 'interrupted: ' : ''}${fmt(counts.lines)} lines from ${fmt(s.inputs)} input${s.inputs === 1 ? '' : 's'}` +
     (s.failedInputs > 0 ? ` (${fmt(s.failedInputs)} failed)` : '') +
+    (s.skipped ? ` (${fmt(s.skipped)} already done, skipped)` : '') +
     `: ${fmt(counts.records)} records, ${fmt(counts.rejected)} rejected` +
     (rejectParts.length > 0 ? ` (${rejectParts.join(', ')})` : '') +
     (counts.headers > 0 ? `, ${fmt(counts.headers)} header${counts.headers === 1 ? '' : 's'}` : '') +
@@ -146,6 +149,7 @@ export function logSummary(logger: Logger, s: RunSummary): void {
       blank: counts.blank,
       inputs: s.inputs,
       failed_inputs: s.failedInputs,
+      skipped_inputs: s.skipped ?? 0,
       bytes: s.bytes,
       elapsed_s: Number(seconds.toFixed(3)),
       lines_per_s: linesPerSecond,

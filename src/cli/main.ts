@@ -18,6 +18,7 @@ import { TableWriter } from '../sinks/table.js';
 import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
 import { rangesCommand } from './ranges-command.js';
+import { runBatch } from './batch.js';
 
 /** How long the table waits for more input before it shows the rows it holds (`aws logs tail --follow`). */
 const TABLE_IDLE_MS = 200;
@@ -96,6 +97,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   try {
+    const batchOnly = options.accounts.length > 0 || options.regions.length > 0 || options.since || options.until || options.workers > 0;
+    if (options.out !== undefined || batchOnly || options.inputs.some((i) => i.startsWith('s3://'))) {
+      return await batch(options, logger, rejectsFd, enricher);
+    }
     return await run(options, logger, rejectsFd, enricher);
   } finally {
     if (rejectsFd !== undefined) closeSync(rejectsFd);
@@ -203,6 +208,69 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   summarize(false);
   if (failedInputs > 0) return EXIT.DATA;
   if (options.strict && decoder.counts.rejected > 0) return EXIT.DATA;
+  return EXIT.OK;
+}
+
+/** S3 prefixes and directories of exports: many objects, in parallel, resumable with --out. */
+async function batch(options: CliOptions, logger: Logger, rejectsFd: number | undefined, enricher: Enricher | null): Promise<number> {
+  const started = performance.now();
+  const rejects = new RejectReporter(logger, options.quiet, rejectsFd, options.rejectsFile);
+  const output = options.output ?? 'ndjson';
+  if (output === 'table') {
+    process.stderr.write('vpcflow: batch input is written as ndjson, csv or parquet (use -o)\n');
+    return EXIT.USAGE;
+  }
+  if (options.out?.startsWith('s3://')) {
+    process.stderr.write('vpcflow: --out s3://… is not supported yet; write to a local directory and upload it (aws s3 sync)\n');
+    return EXIT.USAGE;
+  }
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    // A second Ctrl-C stops at once; unfinished outputs are only temporary files, removed by the next run.
+    process.once('SIGINT', () => process.exit(EXIT.INTERRUPTED));
+  });
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.OK);
+  });
+  const summary = await runBatch(
+    {
+      inputs: options.inputs.length > 0 ? options.inputs : ['.'],
+      filter: { accounts: options.accounts.length ? options.accounts : undefined, regions: options.regions.length ? options.regions : undefined, since: options.since, until: options.until },
+      s3: { profile: options.profile, region: options.regions[0], endpointUrl: options.endpointUrl, pathStyle: options.pathStyle },
+      settings: {
+        decoder: { formats: options.formats, shape: options.shape, maxLineBytes: options.maxLineBytes },
+        fields: options.fields,
+        isoTimes: options.isoTimes,
+        output,
+        outDir: options.out ?? null,
+      },
+      concurrency: options.concurrency,
+      workers: options.workers,
+      enricher,
+      enrichment: options.enrich ? { ipRanges: options.ipRanges, vpcs: options.vpcs, inventories: options.inventories } : null,
+      logger,
+      reportReject: (r) => rejects.report(r),
+      progressBar: process.stderr.isTTY === true,
+      quiet: options.quiet,
+      stdout: process.stdout,
+    },
+    () => interrupted,
+  );
+  rejects.finish();
+  if (!options.quiet) {
+    logSummary(logger, {
+      counts: summary.counts,
+      inputs: summary.objects + summary.failed,
+      failedInputs: summary.failed,
+      bytes: summary.bytes,
+      elapsedMs: performance.now() - started,
+      interrupted: summary.interrupted,
+      skipped: summary.skipped,
+    });
+  }
+  if (summary.interrupted) return EXIT.INTERRUPTED;
+  if (summary.failed > 0 || (options.strict && summary.counts.rejected > 0)) return EXIT.DATA;
   return EXIT.OK;
 }
 

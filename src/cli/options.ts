@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { INPUT_SHAPES } from '../decode/envelope.js';
 import { fieldKey, knownField } from '../decode/field-catalog.js';
@@ -26,7 +27,7 @@ export interface CliOptions {
   inputs: string[];
   formats: Format[];
   shape: NonNullable<SourceDecoderOptions['shape']>;
-  output: OutputFormat | undefined;
+  output: OutputFormat | 'parquet' | undefined;
   fields: string[] | undefined;
   /** --fields names that are neither in the catalog nor derived: allowed (a header may bring them), likely typos. */
   unknownFields: string[];
@@ -41,6 +42,17 @@ export interface CliOptions {
   ipRanges: string | undefined;
   vpcs: string[];
   inventories: string[];
+  /** Batch processing (S3 or downloaded exports). */
+  out: string | undefined;
+  accounts: string[];
+  regions: string[];
+  since: Date | undefined;
+  until: Date | undefined;
+  profile: string | undefined;
+  endpointUrl: string | undefined;
+  pathStyle: boolean;
+  concurrency: number;
+  workers: number;
   help: boolean;
   version: boolean;
 }
@@ -84,6 +96,19 @@ Enrichment (who owns each address):
       --inventory FILE   JSON printed by aws ec2 describe-vpcs, describe-subnets,
                          describe-network-interfaces or describe-addresses (repeatable)
       --no-enrich        decode only: no src/dst objects
+Batch processing of flow-log exports (s3://bucket/prefix inputs, or local copies with the same layout):
+      --out DIR          write one gzip NDJSON/CSV file per input object under DIR (mirroring its key), or
+                         with -o parquet typed Parquet files in hive partitions region=.../date=.../;
+                         a manifest there (_vpcflow-manifest.jsonl) lets an interrupted run resume
+      --account ID       only this account's objects (repeatable)
+      --region REGION    only this flow-log region (repeatable); the first is also the S3 client's region
+      --since TIME       only objects from TIME on: 2024-11-07, 2024-11-07T17:20Z, or 30m / 12h / 7d ago
+      --until TIME       only objects before TIME
+      --profile NAME     AWS profile (else the standard credential chain, AWS_PROFILE, ...)
+      --endpoint-url URL S3-compatible endpoint (else $AWS_ENDPOINT_URL_S3); path-style is used for IPs and
+      --path-style       localhost, or when asked
+      --concurrency N    objects in flight at once (default 8)
+      --workers N|auto   decode in N worker threads (auto: one per core; default: none)
   -q, --quiet            no summary and no per-line reject messages on stderr (errors still show)
       --log-format F     diagnostics on stderr as text (default on a terminal) or json (pino NDJSON)
   -h, --help             this help
@@ -115,7 +140,28 @@ Examples:
   vpcflow -f '\${version} \${vpc-id} \${srcaddr} \${dstaddr} \${action}' exported/ --rejects bad.tsv
   vpcflow --vpc vpc-0abc=10.0.0.0/16 --inventory enis.json --fields srcaddr,dst.aws.service flows.log.gz
   aws logs filter-log-events --log-group-name my-flow-logs | vpcflow --fields srcaddr,dstaddr,bytes -o csv
+  vpcflow s3://my-logs/AWSLogs/ --region eu-west-1 --since 2d --out flows/ -o parquet --workers auto
 `;
+
+function positive(text: string | undefined, name: string, fallback: number, zeroOk = false): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${name} must be a whole number${zeroOk ? '' : ' of at least 1'}${name === '--workers' ? " or 'auto'" : ''}, not '${text}'`);
+  return n;
+}
+
+const RELATIVE = /^(\d+)([smhdw])$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `2024-11-07`, `2024-11-07T17:20Z` (UTC when no zone is given) or, as in `aws logs tail --since`, `30m`, `12h`, `7d`. */
+export function parseTime(text: string, name: string, now = Date.now()): Date {
+  const rel = RELATIVE.exec(text);
+  if (rel) return new Date(now - Number(rel[1]) * UNIT_MS[rel[2]]);
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
+  const d = iso ? new Date(iso[1] && !iso[4] ? `${text}Z` : !iso[1] ? `${text}T00:00:00Z` : text) : null;
+  if (!d || Number.isNaN(d.getTime())) throw new UsageError(`${name} must be a date (2024-11-07), a time (2024-11-07T17:20Z) or a duration ago (30m, 12h, 7d), not '${text}'`);
+  return d;
+}
 
 export function parseCli(argv: readonly string[]): CliOptions {
   let parsed;
@@ -139,6 +185,16 @@ export function parseCli(argv: readonly string[]): CliOptions {
         vpc: { type: 'string', multiple: true },
         inventory: { type: 'string', multiple: true },
         'no-enrich': { type: 'boolean' },
+        out: { type: 'string' },
+        account: { type: 'string', multiple: true },
+        region: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        profile: { type: 'string' },
+        'endpoint-url': { type: 'string' },
+        'path-style': { type: 'boolean' },
+        concurrency: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -161,9 +217,19 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (!INPUT_SHAPES.includes(shape)) throw new UsageError(`--input must be one of ${INPUT_SHAPES.join(', ')}, not '${shape}'`);
 
   const output = v.output;
-  if (output !== undefined && !OUTPUT_FORMATS.includes(output as OutputFormat)) {
-    throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(', ')}, not '${output}'`);
+  const outputs: readonly string[] = v.out !== undefined ? ['ndjson', 'csv', 'parquet'] : OUTPUT_FORMATS;
+  if (output !== undefined && !outputs.includes(output)) {
+    throw new UsageError(
+      output === 'parquet' ? '--output parquet needs --out DIR (Parquet files are written with hive partitions)' : `--output must be one of ${outputs.join(', ')}, not '${output}'`,
+    );
   }
+  if (v.out !== undefined && output === 'table') throw new UsageError('--out writes ndjson, csv or parquet files, not a table');
+  const since = v.since !== undefined ? parseTime(v.since, '--since') : undefined;
+  const until = v.until !== undefined ? parseTime(v.until, '--until') : undefined;
+  if (since && until && since >= until) throw new UsageError('--since must be before --until');
+  for (const a of v.account ?? []) if (!/^\d{12}$/.test(a)) throw new UsageError(`--account must be a 12-digit AWS account id, not '${a}'`);
+  const concurrency = positive(v.concurrency, '--concurrency', 8);
+  const workers = v.workers === 'auto' ? availableParallelism() : positive(v.workers, '--workers', 0, true);
 
   let fields: string[] | undefined;
   let unknownFields: string[] = [];
@@ -192,7 +258,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     inputs: parsed.positionals,
     formats,
     shape: shape as CliOptions['shape'],
-    output: output as OutputFormat | undefined,
+    output: output as CliOptions['output'],
     fields,
     unknownFields,
     isoTimes: v['iso-times'] ?? false,
@@ -205,6 +271,16 @@ export function parseCli(argv: readonly string[]): CliOptions {
     ipRanges: v['ip-ranges'],
     vpcs: v.vpc ?? [],
     inventories: v.inventory ?? [],
+    out: v.out,
+    accounts: v.account ?? [],
+    regions: v.region ?? [],
+    since,
+    until,
+    profile: v.profile,
+    endpointUrl: v['endpoint-url'],
+    pathStyle: v['path-style'] ?? false,
+    concurrency,
+    workers,
     help: v.help ?? false,
     version: v.version ?? false,
   };

@@ -1,0 +1,51 @@
+/**
+ * A worker thread of `vpcflow --workers N`: processes the objects the main thread hands it with its own decoder,
+ * enricher and S3 client, and sends back rejects, progress, stdout chunks (one at a time, each acknowledged) and the
+ * result of each object.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { EnrichmentSources } from '../enrich/load.js';
+import { loadEnrichment } from '../enrich/load.js';
+import type { FlowLogObject } from '../sources/objects.js';
+import { createS3Client, type S3ClientOptions } from '../sources/s3.js';
+import type { WorkerMessage } from './batch.js';
+import { processObject, type ObjectSettings } from './process-object.js';
+
+const { settings, s3, enrichment } = workerData as { settings: ObjectSettings; s3: S3ClientOptions; enrichment: EnrichmentSources | null };
+const port = parentPort!;
+const enricher = enrichment ? loadEnrichment(enrichment).enricher : null;
+let client: S3Client | null = null;
+let ack: (() => void) | null = null;
+
+const send = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+
+port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack' }) => {
+  if (m.type === 'ack') {
+    ack?.();
+    ack = null;
+    return;
+  }
+  const obj = m.obj;
+  if (obj.location.kind === 's3') client ??= createS3Client(s3);
+  let lastProgress = 0;
+  void processObject(obj, settings, enricher, client, {
+    reject: (reject) => send({ type: 'reject', reject }),
+    progress: (bytes) => {
+      // A message per chunk would cost more than the chunk; a few per second are enough for a progress bar.
+      const now = Date.now();
+      if (now - lastProgress > 200) {
+        lastProgress = now;
+        send({ type: 'progress', bytes });
+      }
+    },
+    output: (chunk) =>
+      new Promise<void>((resolve) => {
+        ack = resolve;
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        const copy = new Uint8Array(bytes.byteLength);
+        copy.set(bytes);
+        send({ type: 'output', chunk: copy }, [copy.buffer]);
+      }),
+  }).then((result) => send({ type: 'done', result }));
+});

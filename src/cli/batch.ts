@@ -1,0 +1,274 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Writable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { emptyCounts, type DecodeCounts } from '../decode/flow-decoder.js';
+import { REJECT_REASONS, type Reject } from '../decode/rejects.js';
+import type { Enricher } from '../enrich/enricher.js';
+import type { EnrichmentSources } from '../enrich/load.js';
+import { localObjects, s3Objects, type FlowLogObject } from '../sources/objects.js';
+import { createS3Client, type S3ClientOptions } from '../sources/s3.js';
+import type { KeyFilter } from '../sources/s3-layout.js';
+import { Manifest } from '../sinks/manifest.js';
+import { removeStaleTemps } from '../sinks/out-dir.js';
+import { processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
+
+export interface BatchOptions {
+  /** `s3://bucket/prefix` URLs and local files or directories of downloaded exports. */
+  inputs: readonly string[];
+  filter: KeyFilter;
+  s3: S3ClientOptions;
+  settings: ObjectSettings;
+  /** Objects in flight at once. */
+  concurrency: number;
+  /** Worker threads decoding objects (0: all in this thread). */
+  workers: number;
+  enricher: Enricher | null;
+  /** What the workers load their own enricher from (null: no enrichment). */
+  enrichment: EnrichmentSources | null;
+  logger: Logger;
+  reportReject(reject: Reject): void;
+  /** A progress bar on stderr (a terminal); else periodic progress log lines. */
+  progressBar: boolean;
+  quiet: boolean;
+  stdout: Writable;
+}
+
+export interface BatchSummary {
+  objects: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  counts: DecodeCounts;
+  interrupted: boolean;
+}
+
+/** All objects named by the inputs, in order: S3 prefixes are listed page by page, as they are consumed. */
+async function* allObjects(options: BatchOptions, client: () => S3Client): AsyncGenerator<FlowLogObject> {
+  for (const input of options.inputs) {
+    if (input.startsWith('s3://')) yield* s3Objects(client(), input, options.filter);
+    else yield* localObjects(input, options.filter);
+  }
+}
+
+/**
+ * Runs a batch: lists the objects, skips those a previous run finished (the manifest in --out), and processes the
+ * rest `concurrency` at a time, in this thread or in worker threads. On stdout, each object's output stays in one
+ * piece and objects come out in listing order: an object waits (and so stops reading) until the ones before it are
+ * written, which keeps memory bounded.
+ */
+export async function runBatch(options: BatchOptions, isInterrupted: () => boolean): Promise<BatchSummary> {
+  let s3: S3Client | null = null;
+  const client = () => (s3 ??= createS3Client(options.s3));
+  const outDir = options.settings.outDir;
+  const manifest = outDir ? await Manifest.open(outDir) : null;
+  if (outDir) {
+    const stale = await removeStaleTemps(outDir);
+    if (stale > 0) options.logger.info(`removed ${stale} unfinished temporary file${stale === 1 ? '' : 's'} of an earlier run`);
+  }
+  const summary: BatchSummary = { objects: 0, skipped: 0, failed: 0, bytes: 0, counts: emptyCounts(), interrupted: false };
+  const progress = new Progress(options, summary);
+  const pool = options.workers > 0 ? new WorkerPool(options) : null;
+
+  // Output order on stdout: each object writes only when all objects started before it are done.
+  const order: string[] = [];
+  const turnWaiters = new Map<string, () => void>();
+  const waitTurn = (id: string) => (order[0] === id ? Promise.resolve() : new Promise<void>((resolve) => turnWaiters.set(id, resolve)));
+  const finishTurn = (id: string) => {
+    order.splice(order.indexOf(id), 1);
+    if (order.length > 0) turnWaiters.get(order[0])?.();
+  };
+  const writeOut = async (id: string, chunk: string | Buffer) => {
+    await waitTurn(id);
+    if (!options.stdout.write(chunk)) await new Promise((resolve) => options.stdout.once('drain', resolve));
+  };
+
+  const running = new Set<Promise<void>>();
+  const run = async (obj: FlowLogObject) => {
+    order.push(obj.id);
+    progress.started(obj);
+    const hooks = {
+      output: (chunk: string | Buffer) => writeOut(obj.id, chunk),
+      reject: options.reportReject,
+      progress: (bytes: number) => progress.bytes(obj.id, bytes),
+    };
+    let result: ObjectResult;
+    try {
+      result = pool ? await pool.process(obj, hooks) : await processObject(obj, options.settings, options.enricher, obj.location.kind === 's3' ? client() : null, hooks);
+    } finally {
+      finishTurn(obj.id);
+    }
+    summary.bytes += result.bytes;
+    addCounts(summary.counts, result.counts);
+    progress.finished(obj.id, result);
+    if (result.error) {
+      summary.failed++;
+      options.logger.error({ object: obj.id, reason: result.error }, `${obj.id}: ${result.error}`);
+    } else {
+      summary.objects++;
+      await manifest?.add({ id: obj.id, etag: obj.etag, outputs: result.outputs, records: result.counts.records, rejected: result.counts.rejected });
+    }
+  };
+
+  try {
+    for await (const obj of allObjects(options, client)) {
+      if (isInterrupted()) break;
+      progress.listed(obj);
+      if (manifest?.isFinished(obj.id, obj.etag)) {
+        summary.skipped++;
+        continue;
+      }
+      const task: Promise<void> = run(obj).finally(() => running.delete(task));
+      running.add(task);
+      if (running.size >= options.concurrency) await Promise.race(running);
+    }
+    await Promise.all(running);
+  } finally {
+    summary.interrupted = isInterrupted();
+    progress.stop();
+    await pool?.close();
+    await manifest?.close();
+  }
+  return summary;
+}
+
+function addCounts(total: DecodeCounts, add: DecodeCounts): void {
+  total.lines += add.lines;
+  total.records += add.records;
+  total.headers += add.headers;
+  total.blank += add.blank;
+  total.rejected += add.rejected;
+  for (const r of REJECT_REASONS) total.rejects[r] += add.rejects[r];
+}
+
+/** Objects handed to worker threads, each running the same processObject with its own decoder and enricher. */
+class WorkerPool {
+  private readonly idle: Worker[] = [];
+  private readonly waiting: ((w: Worker) => void)[] = [];
+  private readonly all: Worker[] = [];
+
+  constructor(private readonly options: BatchOptions) {
+    const count = Math.max(1, Math.min(options.workers, os.availableParallelism()));
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL('./batch-worker.js', import.meta.url), {
+        workerData: { settings: options.settings, s3: options.s3, enrichment: options.enrichment },
+      });
+      worker.unref();
+      this.all.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  async process(obj: FlowLogObject, hooks: { output(chunk: string | Buffer): Promise<void>; reject(r: Reject): void; progress(bytes: number): void }): Promise<ObjectResult> {
+    const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await new Promise<ObjectResult>((resolve, reject) => {
+        const onMessage = (m: WorkerMessage) => {
+          if (m.type === 'reject') hooks.reject(m.reject);
+          else if (m.type === 'progress') hooks.progress(m.bytes);
+          else if (m.type === 'output') {
+            // The worker waits for this ack before sending more: at most one chunk per worker is held here.
+            void hooks.output(Buffer.from(m.chunk)).then(() => worker.postMessage({ type: 'ack' }));
+          } else if (m.type === 'done') {
+            cleanup();
+            resolve(m.result);
+          }
+        };
+        const onError = (err: Error) => {
+          cleanup();
+          reject(err);
+        };
+        const cleanup = () => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+        };
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.postMessage({ type: 'object', obj });
+      });
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(worker);
+      else this.idle.push(worker);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((w) => w.terminate()));
+  }
+}
+
+export type WorkerMessage =
+  | { type: 'reject'; reject: Reject }
+  | { type: 'progress'; bytes: number }
+  | { type: 'output'; chunk: Uint8Array }
+  | { type: 'done'; result: ObjectResult };
+
+/** Objects, bytes, records/s and ETA: a bar on a terminal, a pino line every 10 s otherwise. */
+class Progress {
+  private readonly startedAt = performance.now();
+  private listedObjects = 0;
+  private listedBytes = 0;
+  private doneObjects = 0;
+  private doneBytes = 0;
+  private records = 0;
+  private readonly inFlight = new Map<string, { size: number; read: number }>();
+  private readonly timer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly options: BatchOptions,
+    private readonly summary: BatchSummary,
+  ) {
+    this.timer = options.quiet ? null : setInterval(() => this.show(), options.progressBar ? 250 : 10_000);
+    this.timer?.unref();
+  }
+
+  listed(obj: FlowLogObject): void {
+    this.listedObjects++;
+    this.listedBytes += obj.size;
+  }
+
+  started(obj: FlowLogObject): void {
+    this.inFlight.set(obj.id, { size: obj.size, read: 0 });
+  }
+
+  bytes(id: string, read: number): void {
+    const f = this.inFlight.get(id);
+    if (f) f.read = read;
+  }
+
+  finished(id: string, result: ObjectResult): void {
+    this.doneBytes += this.inFlight.get(id)?.size ?? 0;
+    this.inFlight.delete(id);
+    this.doneObjects++;
+    this.records += result.counts.records;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.options.progressBar && !this.options.quiet) process.stderr.write('\r\x1b[K');
+  }
+
+  private show(): void {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const total = this.listedObjects - this.summary.skipped;
+    const rate = this.records / Math.max(seconds, 1e-3);
+    const doneFraction = this.listedBytes > 0 ? this.doneBytes / Math.max(1, this.listedBytes) : 0;
+    const eta = doneFraction > 0 ? (seconds / doneFraction) * (1 - doneFraction) : NaN;
+    const text =
+      `${this.doneObjects}/${total} objects` +
+      (this.summary.skipped > 0 ? ` (+${this.summary.skipped} already done)` : '') +
+      `, ${(this.doneBytes / 1e6).toFixed(1)}/${(this.listedBytes / 1e6).toFixed(1)} MB, ` +
+      `${Math.round(rate).toLocaleString('en-US')} records/s` +
+      (this.summary.failed > 0 ? `, ${this.summary.failed} failed` : '') +
+      (Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : '');
+    if (this.options.progressBar) {
+      const width = 24;
+      const filled = Math.round(width * Math.min(1, doneFraction));
+      process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
+    } else {
+      this.options.logger.info({ progress: true, objects_done: this.doneObjects, objects_listed: total, bytes_done: this.doneBytes, records_per_s: Math.round(rate) }, text);
+    }
+  }
+}

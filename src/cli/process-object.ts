@@ -1,0 +1,176 @@
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DecodeCounts } from '../decode/flow-decoder.js';
+import type { DecodedRecord } from '../decode/record.js';
+import type { Reject } from '../decode/rejects.js';
+import { SourceDecoder, type SourceDecoderOptions } from '../decode/source-decoder.js';
+import type { Enricher } from '../enrich/enricher.js';
+import { openObject, type FlowLogObject } from '../sources/objects.js';
+import { CsvWriter } from '../sinks/csv.js';
+import { NdjsonWriter } from '../sinks/ndjson.js';
+import { AtomicGzipFile, outputStem, safeOutputPath } from '../sinks/out-dir.js';
+import { hivePartition, ParquetFileWriter } from '../sinks/parquet.js';
+import type { RecordWriter } from '../sinks/record-writer.js';
+
+export type BatchOutput = 'ndjson' | 'csv' | 'parquet';
+
+/** How every object of a batch is processed: plain data, so a worker thread can be given the same settings. */
+export interface ObjectSettings {
+  decoder: SourceDecoderOptions;
+  fields?: string[];
+  isoTimes?: boolean;
+  output: BatchOutput;
+  /** Write files under this directory; null streams the output to the caller (stdout). */
+  outDir: string | null;
+}
+
+export interface ObjectHooks {
+  /** Output for stdout mode; awaited, so a slow reader slows the object down. */
+  output?(chunk: string | Buffer): Promise<void>;
+  reject(reject: Reject): void;
+  /** Input bytes read so far of this object (for progress). */
+  progress?(bytes: number): void;
+}
+
+export interface ObjectResult {
+  id: string;
+  outputs: string[];
+  counts: DecodeCounts;
+  /** Decompressed bytes read. */
+  bytes: number;
+  /** Why the object failed for good (outputs are then removed). */
+  error?: string;
+}
+
+/** One output file of an object (text formats: one; Parquet: one per hive partition the records fall in). */
+interface OutputFile {
+  write(rec: DecodedRecord): void;
+  flush(): Promise<void>;
+  commit(): Promise<string>;
+  abort(): Promise<void>;
+}
+
+/**
+ * Reads one flow-log object through decode → enrich → sink. With an output directory, its outputs are written to
+ * temporary names and renamed into place only when the whole object succeeded; on failure they are removed, so a
+ * retry or a resumed run starts clean and nothing is duplicated.
+ */
+export async function processObject(
+  obj: FlowLogObject,
+  settings: ObjectSettings,
+  enricher: Enricher | null,
+  client: S3Client | null,
+  hooks: ObjectHooks,
+): Promise<ObjectResult> {
+  const files = new Map<string, OutputFile>();
+  const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings) : null;
+  let failure: Error | null = null;
+
+  const fileFor = (rec: DecodedRecord): OutputFile | null => {
+    const name = outputName(obj, settings, rec);
+    let file = files.get(name);
+    if (!file) {
+      try {
+        file = settings.output === 'parquet' ? parquetFile(safeOutputPath(settings.outDir!, name)) : textFile(safeOutputPath(settings.outDir!, name), settings);
+      } catch (err) {
+        failure ??= err as Error;
+        return null;
+      }
+      files.set(name, file);
+    }
+    return file;
+  };
+
+  const decoder = new SourceDecoder(
+    {
+      record(rec) {
+        enricher?.enrich(rec);
+        if (streamWriter) streamWriter.write(rec);
+        else if (!failure) fileFor(rec)?.write(rec);
+      },
+      reject: (r) => hooks.reject(r),
+    },
+    settings.decoder,
+  );
+  decoder.begin(obj.id);
+  let bytes = 0;
+  try {
+    for await (const chunk of await openObject(obj, client)) {
+      bytes += chunk.length;
+      decoder.push(chunk);
+      hooks.progress?.(bytes);
+      if (failure) throw failure;
+      if (streamWriter) {
+        const out = streamWriter.take();
+        if (out.length > 0) await hooks.output!(out);
+      } else {
+        for (const file of files.values()) await file.flush();
+      }
+    }
+    decoder.end();
+    if (failure) throw failure;
+    if (streamWriter) {
+      const out = streamWriter.take(true);
+      if (out.length > 0) await hooks.output!(out);
+    }
+    const outputs: string[] = [];
+    for (const file of files.values()) outputs.push(await file.commit());
+    return { id: obj.id, outputs, counts: decoder.counts, bytes };
+  } catch (err) {
+    for (const file of files.values()) await file.abort().catch(() => {});
+    return { id: obj.id, outputs: [], counts: decoder.counts, bytes, error: describe(err) };
+  }
+}
+
+function textWriter(settings: ObjectSettings): RecordWriter {
+  const options = { fields: settings.fields, isoTimes: settings.isoTimes };
+  return settings.output === 'csv' ? new CsvWriter(options) : new NdjsonWriter(options);
+}
+
+function outputName(obj: FlowLogObject, settings: ObjectSettings, rec: DecodedRecord): string {
+  const stem = outputStem(obj.key);
+  if (settings.output !== 'parquet') return `${stem}.${settings.output}.gz`;
+  return `${hivePartition(rec, obj.info.region)}/${path.posix.basename(stem)}.parquet`;
+}
+
+/** gzip NDJSON or CSV; each file is complete on its own (CSV repeats its header). */
+function textFile(file: string, settings: ObjectSettings): OutputFile {
+  const writer = textWriter(settings);
+  const opened = AtomicGzipFile.create(file);
+  return {
+    write: (rec) => writer.write(rec),
+    flush: async () => {
+      const out = writer.take(true);
+      if (out.length > 0) await (await opened).write(out);
+    },
+    commit: async () => {
+      const gz = await opened;
+      const out = writer.take(true);
+      if (out.length > 0) await gz.write(out);
+      await gz.commit();
+      return file;
+    },
+    abort: async () => (await opened).abort(),
+  };
+}
+
+function parquetFile(file: string): OutputFile {
+  const writer = new ParquetFileWriter(file);
+  return {
+    write: (rec) => writer.write(rec),
+    flush: async () => {},
+    commit: async () => {
+      await writer.close();
+      return file;
+    },
+    abort: () => writer.abort(),
+  };
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { name?: string };
+  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
+    return `corrupt or truncated gzip (${e.message})`;
+  }
+  return e?.message ?? String(err);
+}

@@ -1,0 +1,323 @@
+import { closeSync, mkdirSync, openSync, promises as fs, writeSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { SchemaElement } from 'hyparquet';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { columnValue, flattenColumns, recordColumns, type Column, type DecodedRecord } from '../decode/record.js';
+
+/**
+ * Parquet output that Athena, Spark, DuckDB or pandas read as they are: one flat column per record value, typed as
+ * AWS types its own flow-log Parquet (INT32 / INT64 / STRING, every column nullable), GZIP-compressed like AWS's
+ * (SNAPPY on request), with row-group statistics so engines can skip row groups on `start`, `dstport`, …
+ */
+
+/**
+ * One column of a record: Athena-friendly name (lower-case, `[a-z0-9_]` only); endpoint objects flattened with
+ * underscores (`src_scope`, `src_aws_service`, `src_aws_services` (comma-joined), `src_aws_region`, …,
+ * `dst_vpc_resource_description`; `pkt_src_…`, `pkt_dst_…`), `tcp_flags_names` comma-joined.
+ */
+export interface ParquetColumn {
+  name: string;
+  type: 'INT32' | 'INT64' | 'STRING';
+  get(rec: DecodedRecord): string | number | bigint | null;
+}
+
+/**
+ * The Parquet columns of a record, in output order: the format's fields, `log_stream` / `log_timestamp` when the
+ * input carried them, then the derived values (`protocol_name`, `tcp_flags_names`, endpoint values, `direction`).
+ * Typed from the field catalog: `int` → INT32 (version, ports, protocol, tcp_flags, traffic_path, …), `count` and
+ * `unix_seconds` → INT64 (packets, bytes, start, end), `log_timestamp` (milliseconds) → INT64, everything else
+ * (addresses, ids, enums, derived text) → STRING.
+ */
+export function parquetColumnsFor(rec: DecodedRecord): ParquetColumn[] {
+  const columns = flattenColumns(recordColumns(rec));
+  const fieldNames = new Set(columns.filter((c) => c.source === 'field').map((c) => athenaName(c.key)));
+  const taken = new Set<string>();
+  return columns.map((col) => {
+    let base = athenaName(col.key);
+    // The format's own fields keep AWS's names: a derived column that would take one gets `_enriched`. (That is
+    // `pkt_src_aws_service` / `pkt_dst_aws_service` in v5+ formats: AWS's field keeps the name, vpcflow's answer
+    // for the same address is `pkt_src_aws_service_enriched`.)
+    if (col.source !== 'field' && fieldNames.has(base)) base += '_enriched';
+    let name = base;
+    // Keys that differ only in characters Athena does not take (fields vpcflow does not know) stay apart.
+    for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+    taken.add(name);
+    return columnOf(col, name);
+  });
+}
+
+/** Lower-case, every character outside [a-z0-9_] turned into `_` (`dst.aws.service` → `dst_aws_service`). */
+function athenaName(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+function columnOf(col: Column, name: string): ParquetColumn {
+  const i = col.index;
+  if (col.source === 'field') {
+    if (col.type === 'int') {
+      return { name, type: 'INT32', get: (rec) => nullIfNaN(rec.number(i)) };
+    }
+    if (col.type === 'count' || col.type === 'unix_seconds') {
+      return {
+        name,
+        type: 'INT64',
+        get: (rec) => {
+          const n = rec.number(i);
+          return Number.isNaN(n) ? null : BigInt(n);
+        },
+      };
+    }
+    return {
+      name,
+      type: 'STRING',
+      get: (rec) => {
+        const v = rec.value(i);
+        return v === null ? null : typeof v === 'string' ? v : String(v);
+      },
+    };
+  }
+  if (col.source === 'log_timestamp') {
+    return { name, type: 'INT64', get: (rec) => (Number.isNaN(rec.logTimestamp) ? null : BigInt(Math.trunc(rec.logTimestamp))) };
+  }
+  return {
+    name,
+    type: 'STRING',
+    get: (rec) => {
+      const v = columnValue(rec, col);
+      if (v === null || typeof v === 'string') return v;
+      if (Array.isArray(v)) return v.join(',');
+      return typeof v === 'number' ? String(v) : JSON.stringify(v);
+    },
+  };
+}
+
+function nullIfNaN(n: number): number | null {
+  return Number.isNaN(n) ? null : n;
+}
+
+function schemaOf(columns: readonly ParquetColumn[]): SchemaElement[] {
+  return [
+    { name: 'schema', num_children: columns.length },
+    ...columns.map((c): SchemaElement =>
+      c.type === 'STRING'
+        ? { name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type: 'OPTIONAL' }
+        : { name: c.name, type: c.type, repetition_type: 'OPTIONAL' },
+    ),
+  ];
+}
+
+/** A record whose columns differ from those of the file being written: the caller opens another file for it. */
+export class ParquetLayoutError extends Error {
+  override name = 'ParquetLayoutError';
+}
+
+export interface ParquetFileWriterOptions {
+  /** Rows per row group (default 100,000): also the most rows held in memory at once. */
+  rowGroupRows?: number;
+  /**
+   * `GZIP` (default: what AWS writes; Node's native zlib, level 6) or `SNAPPY` (hyparquet-writer's own JavaScript
+   * snappy: files about 1.5x larger). Athena, Spark, DuckDB, pyarrow and hyparquet read both.
+   */
+  compression?: 'GZIP' | 'SNAPPY';
+}
+
+export const DEFAULT_ROW_GROUP_ROWS = 100_000;
+
+/** Bytes of encoded output kept before they are written to the file. */
+const WRITE_BUFFER_BYTES = 1 << 20;
+
+/**
+ * hyparquet-writer's byte buffer, written out to a file descriptor as it fills and after every row group, so the
+ * encoded file is never held in memory. (Writing earlier bytes out is safe: the writer only ever appends.)
+ */
+class FdByteWriter extends ByteWriter {
+  constructor(private readonly fd: number) {
+    super(WRITE_BUFFER_BYTES + 64 * 1024);
+  }
+
+  override ensure(size: number): void {
+    if (this.index >= WRITE_BUFFER_BYTES) this.flush();
+    super.ensure(size);
+  }
+
+  flush(): void {
+    let done = 0;
+    while (done < this.index) done += writeSync(this.fd, new Uint8Array(this.buffer, done, this.index - done));
+    this.index = 0;
+  }
+
+  override finish(): void {
+    this.flush();
+  }
+}
+
+/**
+ * Collects the records of one output file and writes them as Parquet, streaming: every `rowGroupRows` records
+ * become a row group, encoded and written to disk at once, so memory holds at most one row group of values (about
+ * rowGroupRows × columns values, e.g. 100,000 × 80 for an enriched v5 format) plus a 1 MiB write buffer and the
+ * footer metadata (a few hundred bytes per column per row group) — never the file.
+ *
+ * The columns are those of the first record (`parquetColumnsFor`); a record with other columns throws a
+ * ParquetLayoutError and is not written (the caller opens another file for it). Nothing touches the disk until the
+ * first row group is full or `close()`; then `path + '.tmp'` is written (its directory created) and renamed to
+ * `path` by `close()`, so a crash never leaves a partial file under the final name. A writer that got no record
+ * writes no file. Disk writes are synchronous, like the encoding that precedes them.
+ */
+export class ParquetFileWriter {
+  readonly path: string;
+  private readonly tmp: string;
+  private readonly rowGroupRows: number;
+  private readonly compression: 'GZIP' | 'SNAPPY';
+  private columns: ParquetColumn[] | null = null;
+  /** The record columns the file's columns were made from: the fast check for every following record. */
+  private layout: readonly Column[] | null = null;
+  private readonly otherLayouts = new WeakMap<readonly Column[], ParquetColumn[]>();
+  private values: (string | number | bigint | null)[][] = [];
+  private groupRows = 0;
+  private total = 0;
+  private fd: number | null = null;
+  private parquet: ParquetWriter | null = null;
+  private state: 'open' | 'closed' | 'failed' = 'open';
+  private failure: Error | null = null;
+
+  constructor(path: string, options: ParquetFileWriterOptions = {}) {
+    const { rowGroupRows = DEFAULT_ROW_GROUP_ROWS, compression = 'GZIP' } = options;
+    if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) throw new RangeError(`rowGroupRows must be a positive integer, not ${rowGroupRows}`);
+    if (compression !== 'GZIP' && compression !== 'SNAPPY') throw new RangeError(`compression must be GZIP or SNAPPY, not ${String(compression)}`);
+    this.path = path;
+    this.tmp = `${path}.tmp`;
+    this.rowGroupRows = rowGroupRows;
+    this.compression = compression;
+  }
+
+  /** Records written so far (buffered or on disk). */
+  get rows(): number {
+    return this.total;
+  }
+
+  /** Copies the record's values out of the (reused) view. */
+  write(rec: DecodedRecord): void {
+    if (this.state !== 'open') throw new Error(`${this.path}: write after ${this.state === 'failed' ? `a failure (${this.failure?.message})` : 'close'}`);
+    const layout = recordColumns(rec);
+    const columns = layout === this.layout ? this.columns! : this.columnsFor(rec, layout);
+    const values = this.values;
+    for (let j = 0; j < columns.length; j++) values[j].push(columns[j].get(rec));
+    this.total++;
+    if (++this.groupRows >= this.rowGroupRows) this.writeGroup();
+  }
+
+  /** Writes what is buffered and the footer, then renames the file into place. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    try {
+      if (this.state === 'failed') throw this.failure!;
+      this.writeGroup();
+      if (this.parquet) {
+        this.parquet.finish();
+        closeSync(this.fd!);
+        this.fd = null;
+        await fs.rename(this.tmp, this.path);
+      }
+      this.state = 'closed';
+      this.values = [];
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Drops everything and removes the temporary file. */
+  async abort(): Promise<void> {
+    this.state = 'closed';
+    this.values = [];
+    this.parquet = null;
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already unusable: the file is removed next
+      }
+      this.fd = null;
+    }
+    await fs.rm(this.tmp, { force: true });
+  }
+
+  private columnsFor(rec: DecodedRecord, layout: readonly Column[]): ParquetColumn[] {
+    if (this.columns === null) {
+      this.columns = parquetColumnsFor(rec);
+      this.layout = layout;
+      this.values = this.columns.map(() => []);
+      return this.columns;
+    }
+    let columns = this.otherLayouts.get(layout);
+    if (!columns) {
+      // Another format object with the same columns (a header line read again, another source) is the same layout.
+      columns = parquetColumnsFor(rec);
+      const same = columns.length === this.columns.length && columns.every((c, j) => c.name === this.columns![j].name && c.type === this.columns![j].type);
+      if (!same) {
+        const mine = this.columns.map((c) => c.name).join(',');
+        throw new ParquetLayoutError(`${this.path}: record columns (${columns.map((c) => c.name).join(',')}) differ from the file's (${mine})`);
+      }
+      this.otherLayouts.set(layout, columns);
+    }
+    return columns;
+  }
+
+  /** Encodes the buffered rows as one row group and writes them out. */
+  private writeGroup(): void {
+    if (this.groupRows === 0) return;
+    const columns = this.columns!;
+    try {
+      if (!this.parquet) {
+        mkdirSync(path.dirname(this.path), { recursive: true });
+        this.fd = openSync(this.tmp, 'w');
+        this.parquet = new ParquetWriter({
+          writer: new FdByteWriter(this.fd),
+          schema: schemaOf(columns),
+          codec: this.compression,
+          compressors: this.compression === 'GZIP' ? { GZIP: (bytes: Uint8Array) => gzipSync(bytes) } : {},
+          createdBy: 'vpcflow',
+        });
+      }
+      void this.parquet.write({
+        columnData: columns.map((c, j) => ({ name: c.name, data: this.values[j] })),
+        rowGroupSize: this.groupRows,
+      });
+    } catch (err) {
+      this.state = 'failed';
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.failure.message = `${this.path}: ${this.failure.message}`;
+      throw this.failure;
+    }
+    this.values = columns.map(() => []);
+    this.groupRows = 0;
+  }
+}
+
+/**
+ * Hive partition directory of a record: `region=<region>/date=<yyyy-mm-dd>`. The region is the record's own
+ * `region` field when the format has one and it is set, else `fallbackRegion` (e.g. from the S3 key), else
+ * `unknown`; the date is the UTC day of `start`, or of the CloudWatch Logs event time when the record has no
+ * `start`, else `unknown`. Values that are not region-shaped (`[a-z0-9-]`) become `unknown`, so a value from the
+ * data can never make a path.
+ */
+export function hivePartition(rec: DecodedRecord, fallbackRegion: string | null): string {
+  const regionIndex = rec.format.indexOf.get('region');
+  const own = regionIndex === undefined ? null : rec.value(regionIndex);
+  const region = partitionValue(typeof own === 'string' ? own : null) ?? partitionValue(fallbackRegion) ?? 'unknown';
+  const startIndex = rec.format.indexOf.get('start');
+  const start = startIndex === undefined ? NaN : rec.number(startIndex);
+  return `region=${region}/date=${utcDay(Number.isNaN(start) ? rec.logTimestamp / 1000 : start)}`;
+}
+
+function partitionValue(v: string | null): string | null {
+  if (v === null) return null;
+  const lower = v.toLowerCase();
+  return /^[a-z0-9][a-z0-9-]*$/.test(lower) ? lower : null;
+}
+
+function utcDay(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds >= 253402300800) return 'unknown'; // 0000..9999
+  return new Date(seconds * 1000).toISOString().slice(0, 10);
+}

@@ -1,0 +1,106 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { decompressed, InputError } from './inputs.js';
+import { fileByteSource, isParquetMagic, parquetToText, type AsyncByteSource } from './parquet.js';
+import { listFlowLogObjects, openS3Object, parseS3Url, readS3Range, type S3Location } from './s3.js';
+import { keyMatches, parseFlowLogKey, type FlowLogKey, type KeyFilter } from './s3-layout.js';
+
+/**
+ * One flow-log object of a batch: an S3 object or a local file of a downloaded export. The same shape for both, so
+ * a local directory goes through exactly the path an S3 prefix does.
+ */
+export interface FlowLogObject {
+  /** `s3://bucket/key` or the local path. */
+  readonly id: string;
+  /** Where to read it from: plain data, so an object can be handed to a worker thread. */
+  readonly location: { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
+  /** The key (or the path relative to the directory given), used to name outputs. */
+  readonly key: string;
+  readonly size: number;
+  /** S3 ETag, or size and modification time of a local file: a changed object is not "finished". */
+  readonly etag: string;
+  readonly info: FlowLogKey;
+}
+
+/** The object as flow-log text: gunzipped, or Parquet turned into a header line and record lines. */
+export function openObject(obj: FlowLogObject, client: S3Client | null): Promise<AsyncIterable<Buffer>> {
+  if (obj.location.kind === 'local') return openLocal(obj.location.path, obj.info);
+  if (!client) throw new Error(`${obj.id}: no S3 client`);
+  return openS3(client, obj.location.bucket, obj.location.key, obj.etag, obj.size, obj.info);
+}
+
+const FLOW_LOG_FILE = /\.(log|txt|gz|parquet)$/i;
+
+/** Every flow-log file below a local directory (or the file itself), matching the filter, in name order. */
+export async function* localObjects(root: string, filter: KeyFilter = {}): AsyncGenerator<FlowLogObject> {
+  const stat = await fs.stat(root).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(root, err.code === 'ENOENT' ? 'no such file or directory' : err.message);
+  });
+  const files = stat.isDirectory() ? await walk(root) : [root];
+  for (const file of files) {
+    const key = stat.isDirectory() ? path.relative(root, file).split(path.sep).join('/') : path.basename(file);
+    if (!FLOW_LOG_FILE.test(key)) continue;
+    const info = parseFlowLogKey(key);
+    if (!keyMatches(info, filter)) continue;
+    const s = await fs.stat(file);
+    yield { id: file, location: { kind: 'local', path: file }, key, size: s.size, etag: `${s.size}-${Math.floor(s.mtimeMs)}`, info };
+  }
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name.startsWith('_')) continue;
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(full)));
+    else if (e.isFile()) out.push(full);
+  }
+  return out;
+}
+
+async function openLocal(file: string, info: FlowLogKey): Promise<AsyncIterable<Buffer>> {
+  const handle = await fs.open(file, 'r');
+  const head = Buffer.alloc(4);
+  await handle.read(head, 0, 4, 0);
+  await handle.close();
+  if (isParquetMagic(head) || info.format === 'parquet') {
+    const source = await fileByteSource(file);
+    return closing(parquetToText(source, file), () => source.close());
+  }
+  return decompressed(createReadStream(file, { highWaterMark: 256 * 1024 }), file);
+}
+
+/** The flow-log objects under an S3 URL, matching the filter. */
+export async function* s3Objects(client: S3Client, url: string | S3Location, filter: KeyFilter = {}): AsyncGenerator<FlowLogObject> {
+  const location = typeof url === 'string' ? parseS3Url(url) : url;
+  for await (const o of listFlowLogObjects(client, location, filter)) {
+    yield { id: `s3://${o.bucket}/${o.key}`, location: { kind: 's3', bucket: o.bucket, key: o.key }, key: o.key, size: o.size, etag: o.etag, info: o.info };
+  }
+}
+
+async function openS3(client: S3Client, bucket: string, key: string, etag: string, size: number, info: FlowLogKey): Promise<AsyncIterable<Buffer>> {
+  if (info.format === 'parquet') {
+    // Parquet is read footer first, with ranged GETs: the object is never held whole.
+    const source: AsyncByteSource = {
+      byteLength: size,
+      slice: async (start, end) => {
+        const bytes = await readS3Range(client, bucket, key, start, end ?? size);
+        return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      },
+    };
+    return parquetToText(source, `s3://${bucket}/${key}`);
+  }
+  const body = await openS3Object(client, bucket, key, etag);
+  return decompressed(body instanceof Readable ? body : Readable.from(body), `s3://${bucket}/${key}`);
+}
+
+async function* closing(source: AsyncIterable<Buffer>, close: () => Promise<void>): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } finally {
+    await close();
+  }
+}
