@@ -116,8 +116,9 @@ export interface ParquetFileWriterOptions {
   /** Rows per row group (default 100,000): also the most rows held in memory at once. */
   rowGroupRows?: number;
   /**
-   * `GZIP` (default: what AWS writes; Node's native zlib, level 6) or `SNAPPY` (hyparquet-writer's own JavaScript
-   * snappy: files about 1.5x larger). Athena, Spark, DuckDB, pyarrow and hyparquet read both.
+   * `GZIP` (default: what AWS writes; Node's native zlib, level 6, passed to hyparquet-writer as its compressor) or
+   * `SNAPPY` (hyparquet-writer's built-in JavaScript snappy: about as fast here, files about 1.7x larger). Both are
+   * standard Parquet codecs that Athena, Spark, DuckDB and pyarrow read; the tests read both back with hyparquet.
    */
   compression?: 'GZIP' | 'SNAPPY';
 }
@@ -154,9 +155,11 @@ class FdByteWriter extends ByteWriter {
 
 /**
  * Collects the records of one output file and writes them as Parquet, streaming: every `rowGroupRows` records
- * become a row group, encoded and written to disk at once, so memory holds at most one row group of values (about
- * rowGroupRows × columns values, e.g. 100,000 × 80 for an enriched v5 format) plus a 1 MiB write buffer and the
- * footer metadata (a few hundred bytes per column per row group) — never the file.
+ * become a row group, encoded and written to disk at once, so memory holds at most one row group of values
+ * (rowGroupRows × columns values) and its encoding, plus a 1 MiB write buffer and the footer metadata (a few hundred
+ * bytes per column per row group) — never the file. Measured on the enriched default format (58 columns): about
+ * 190 MB above the baseline at 100,000 rows per group, about 35 MB at 20,000.
+ * Data pages are Parquet v2 pages, PLAIN or RLE_DICTIONARY encoded (what hyparquet-writer writes).
  *
  * The columns are those of the first record (`parquetColumnsFor`); a record with other columns throws a
  * ParquetLayoutError and is not written (the caller opens another file for it). Nothing touches the disk until the

@@ -2,7 +2,9 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
+import { Readable as ReadableStream } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { fileByteSource, isParquetMagic, parquetToText } from './parquet.js';
 
 /** One input: a file, or stdin (`-`). */
 export interface InputSource {
@@ -80,6 +82,11 @@ function fileSource(file: string): InputSource {
   return {
     name: file,
     open: async () => {
+      if (await startsWithParquetMagic(file)) {
+        // Parquet is read footer first, by ranges: it is not a byte stream.
+        const source = await fileByteSource(file);
+        return ReadableStream.from(parquetToText(source, file)).once('close', () => void source.close());
+      }
       const stream = createReadStream(file, { highWaterMark: READ_CHUNK });
       await new Promise<void>((resolve, reject) => {
         stream.once('open', () => resolve());
@@ -99,11 +106,24 @@ export async function decompressed(stream: Readable, name: string): Promise<Read
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     return pipeline(stream, createGunzip({ chunkSize: READ_CHUNK }), () => {});
   }
-  if (head.length >= 4 && head.toString('latin1', 0, 4) === 'PAR1') {
+  if (isParquetMagic(head)) {
     stream.destroy();
-    throw new InputError(name, 'this is a Parquet file; Parquet flow logs are not supported yet (decompress text exports, or convert)');
+    throw new InputError(name, 'Parquet cannot be read from a pipe (it is read footer first); give the file name instead');
   }
   return stream;
+}
+
+async function startsWithParquetMagic(file: string): Promise<boolean> {
+  const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(file, describeFsError(err));
+  });
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return bytesRead === 4 && isParquetMagic(head);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Reads at least `n` bytes (fewer at the end of the stream) and puts them back. */
