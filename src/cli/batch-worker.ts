@@ -9,21 +9,26 @@ import type { EnrichmentSources } from '../enrich/load.js';
 import { loadEnrichment } from '../enrich/load.js';
 import type { FlowLogObject } from '../sources/objects.js';
 import { createS3Client, type S3ClientOptions } from '../sources/s3.js';
-import type { WorkerMessage } from './batch.js';
+import { OUTPUT_WINDOW, type WorkerMessage } from './batch.js';
 import { processObject, type ObjectSettings } from './process-object.js';
 
 const { settings, s3, enrichment } = workerData as { settings: ObjectSettings; s3: S3ClientOptions; enrichment: EnrichmentSources | null };
 const port = parentPort!;
 const enricher = enrichment ? loadEnrichment(enrichment).enricher : null;
 let client: S3Client | null = null;
-let ack: (() => void) | null = null;
+/** Output bytes sent and not yet acknowledged as written. */
+let unwritten = 0;
+let waitingForRoom: (() => void) | null = null;
 
 const send = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack' }) => {
+port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; bytes: number }) => {
   if (m.type === 'ack') {
-    ack?.();
-    ack = null;
+    unwritten -= m.bytes;
+    if (waitingForRoom && unwritten < OUTPUT_WINDOW) {
+      waitingForRoom();
+      waitingForRoom = null;
+    }
     return;
   }
   const obj = m.obj;
@@ -39,13 +44,14 @@ port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack' })
         send({ type: 'progress', bytes });
       }
     },
-    output: (chunk) =>
-      new Promise<void>((resolve) => {
-        ack = resolve;
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        const copy = new Uint8Array(bytes.byteLength);
-        copy.set(bytes);
-        send({ type: 'output', chunk: copy }, [copy.buffer]);
-      }),
+    output: async (chunk) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      // Its own ArrayBuffer, so it moves to the main thread without a copy.
+      const owned = new Uint8Array(bytes.byteLength);
+      owned.set(bytes);
+      unwritten += owned.byteLength;
+      send({ type: 'output', chunk: owned }, [owned.buffer]);
+      if (unwritten >= OUTPUT_WINDOW) await new Promise<void>((resolve) => (waitingForRoom = resolve));
+    },
   }).then((result) => send({ type: 'done', result }));
 });

@@ -73,11 +73,24 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
 
   // Output order on stdout: each object writes only when all objects started before it are done.
   const order: string[] = [];
-  const turnWaiters = new Map<string, () => void>();
-  const waitTurn = (id: string) => (order[0] === id ? Promise.resolve() : new Promise<void>((resolve) => turnWaiters.set(id, resolve)));
+  const turnWaiters = new Map<string, (() => void)[]>();
+  const waitTurn = (id: string) =>
+    order[0] === id
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const list = turnWaiters.get(id);
+          if (list) list.push(resolve);
+          else turnWaiters.set(id, [resolve]);
+        });
   const finishTurn = (id: string) => {
     order.splice(order.indexOf(id), 1);
-    if (order.length > 0) turnWaiters.get(order[0])?.();
+    turnWaiters.delete(id);
+    // The next object's chunks, held while it waited, go out in the order they came.
+    const next = order.length > 0 ? turnWaiters.get(order[0]) : undefined;
+    if (next) {
+      turnWaiters.delete(order[0]);
+      for (const resolve of next) resolve();
+    }
   };
   const writeOut = async (id: string, chunk: string | Buffer) => {
     await waitTurn(id);
@@ -168,8 +181,9 @@ class WorkerPool {
           if (m.type === 'reject') hooks.reject(m.reject);
           else if (m.type === 'progress') hooks.progress(m.bytes);
           else if (m.type === 'output') {
-            // The worker waits for this ack before sending more: at most one chunk per worker is held here.
-            void hooks.output(Buffer.from(m.chunk)).then(() => worker.postMessage({ type: 'ack' }));
+            // Acknowledged once written: a worker stops when OUTPUT_WINDOW bytes of its output are unwritten.
+            const bytes = m.chunk.byteLength;
+            void hooks.output(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, bytes)).then(() => worker.postMessage({ type: 'ack', bytes }));
           } else if (m.type === 'done') {
             cleanup();
             resolve(m.result);
@@ -198,6 +212,13 @@ class WorkerPool {
     await Promise.all(this.all.map((w) => w.terminate()));
   }
 }
+
+/**
+ * Output a worker may have sent but not yet seen written. Objects go to stdout whole and in order, so a worker on a
+ * later object keeps decoding into this much buffer while the earlier object is written; memory stays bounded at
+ * workers x OUTPUT_WINDOW.
+ */
+export const OUTPUT_WINDOW = 16 * 1024 * 1024;
 
 export type WorkerMessage =
   | { type: 'reject'; reject: Reject }

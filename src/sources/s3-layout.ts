@@ -90,7 +90,7 @@ export function keyMatches(key: FlowLogKey, filter: KeyFilter): boolean {
   if (!span) return false;
   const since = filter.since ? filter.since.getTime() : -Infinity;
   const until = filter.until ? filter.until.getTime() : Infinity;
-  return span.start < until && span.end > since;
+  return since < until && span.start < until && span.end > since;
 }
 
 /** The time an object covers, as epoch milliseconds [start, end): file window, else partition hour, else day. */

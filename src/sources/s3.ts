@@ -84,6 +84,7 @@ export function createS3Client(options: S3ClientOptions = {}, env: NodeJS.Proces
   const maxAttempts = options.maxAttempts ?? (Number.isInteger(envAttempts) && envAttempts > 0 ? envAttempts : 5);
   return new S3Client({
     region,
+    ...(profile !== undefined ? { profile } : {}), // for the SDK's own reading of the config file (endpoint_url…)
     ...(endpoint !== undefined ? { endpoint } : {}),
     forcePathStyle,
     followRegionRedirects: true,
@@ -238,6 +239,7 @@ export async function* listFlowLogObjects(client: S3Client, location: S3Location
   for (const [name, d] of [['since', filter.since], ['until', filter.until]] as const) {
     if (d !== undefined && Number.isNaN(d.getTime())) throw new RangeError(`listFlowLogObjects: invalid ${name} date`);
   }
+  if (filter.since && filter.until && filter.since.getTime() >= filter.until.getTime()) return;
   const lister = new Lister(client, location.bucket, filter, options);
   yield* lister.run(location.prefix);
 }
@@ -408,6 +410,8 @@ class Lister {
         const key = c.Key;
         if (key === undefined || !isFlowLogObjectKey(key)) continue;
         const info = parseFlowLogKey(key);
+        // below AWSLogs/ but not a flow-log layout nor a flow-log file name: another service's logs (CloudTrail…)
+        if (info.layout === 'unknown' && info.account === null && /(^|\/)AWSLogs\//.test(key)) continue;
         if (!keyMatches(info, this.filter)) continue;
         yield { bucket: this.bucket, key, size: c.Size ?? 0, etag: c.ETag ?? '', lastModified: c.LastModified ?? null, info };
       }
@@ -480,6 +484,7 @@ export async function openS3Object(client: S3Client, bucket: string, key: string
   }
   let received = 0;
   const counted = new Transform({
+    highWaterMark: 256 * 1024, // a little read-ahead over the network
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
       callback(null, chunk);
