@@ -177,16 +177,19 @@ class WorkerPool {
     const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
     try {
       return await new Promise<ObjectResult>((resolve, reject) => {
+        // Chunks still waiting for their turn on stdout when the worker says it is done.
+        let written: Promise<void> = Promise.resolve();
         const onMessage = (m: WorkerMessage) => {
           if (m.type === 'reject') hooks.reject(m.reject);
           else if (m.type === 'progress') hooks.progress(m.bytes);
           else if (m.type === 'output') {
             // Acknowledged once written: a worker stops when OUTPUT_WINDOW bytes of its output are unwritten.
             const bytes = m.chunk.byteLength;
-            void hooks.output(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, bytes)).then(() => worker.postMessage({ type: 'ack', bytes }));
+            const write = hooks.output(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, bytes)).then(() => worker.postMessage({ type: 'ack', bytes }));
+            written = written.then(() => write);
           } else if (m.type === 'done') {
             cleanup();
-            resolve(m.result);
+            void written.then(() => resolve(m.result));
           }
         };
         const onError = (err: Error) => {
