@@ -113,7 +113,8 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
       finishTurn(obj.id);
     }
     summary.bytes += result.bytes;
-    addCounts(summary.counts, result.counts);
+    // A failed object's files are removed (a re-run does it again), so its records were not written; on stdout they were.
+    if (!(result.error && outDir)) addCounts(summary.counts, result.counts);
     progress.finished(obj.id, result);
     if (result.error) {
       summary.failed++;

@@ -37,6 +37,8 @@ function fieldsTable(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The AWS SDK warns on stderr that future releases need Node 22; stderr is for vpcflow's own diagnostics.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (argv[0] === 'ranges' && !existsSync('ranges')) return rangesCommand(argv.slice(1));
   let options: CliOptions;
   try {
