@@ -136,6 +136,23 @@ describe('vpcflow s3://bucket/prefix', () => {
     }
   });
 
+  it('writes its output to S3 (--out s3://…), Parquet in hive partitions, and resumes there too', async () => {
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const args = [`s3://${BUCKET}/`, '--out', `s3://${BUCKET}/athena/flows`, '-o', 'parquet', '--no-enrich', '--account', A];
+    const first = await runCli(args, { env: env(s3.endpoint) });
+    expect(first.code).toBe(0);
+    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'athena/flows/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
+    expect(keys.filter((k) => k.endsWith('.parquet')).map((k) => k.split('/').slice(2, 4).join('/'))).toEqual([
+      'region=eu-west-1/date=2024-11-07',
+      'region=us-east-1/date=2024-11-07',
+      'region=us-east-1/date=2024-11-07',
+    ]);
+    expect(keys.filter((k) => k.includes('_vpcflow-manifest/'))).toHaveLength(3);
+    const again = await runCli(args, { env: env(s3.endpoint) });
+    expect(again.summary).toMatchObject({ inputs: 0, skipped_inputs: 3 });
+  });
+
   it('resumes an interrupted run without re-reading finished objects or duplicating output', async () => {
     const out = path.join(work, 'resume-out');
     const first = await runCli([`s3://${BUCKET}/`, '--out', out, '--no-enrich', '--account', A], { env: env(s3.endpoint) });

@@ -10,7 +10,11 @@ import type { EnrichmentSources } from '../enrich/load.js';
 import { localObjects, s3Objects, type FlowLogObject } from '../sources/objects.js';
 import { createS3Client, type S3ClientOptions } from '../sources/s3.js';
 import type { KeyFilter } from '../sources/s3-layout.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { Manifest } from '../sinks/manifest.js';
+import { S3Manifest, uploadOutputs } from '../sinks/s3-out.js';
+import { parseS3Url } from '../sources/s3.js';
 import { removeStaleTemps } from '../sinks/out-dir.js';
 import { processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
 
@@ -61,9 +65,13 @@ async function* allObjects(options: BatchOptions, client: () => S3Client): Async
 export async function runBatch(options: BatchOptions, isInterrupted: () => boolean): Promise<BatchSummary> {
   let s3: S3Client | null = null;
   const client = () => (s3 ??= createS3Client(options.s3));
+  // Output to S3: each object's files are written to a local staging directory, then uploaded and removed.
+  const s3Out = options.settings.outDir?.startsWith('s3://') ? parseS3Url(options.settings.outDir) : null;
+  const staging = s3Out ? mkdtempSync(path.join(os.tmpdir(), 'vpcflow-out-')) : null;
+  if (staging) options = { ...options, settings: { ...options.settings, outDir: staging } };
   const outDir = options.settings.outDir;
-  const manifest = outDir ? await Manifest.open(outDir) : null;
-  if (outDir) {
+  const manifest = s3Out ? await S3Manifest.open(client(), s3Out) : outDir ? await Manifest.open(outDir) : null;
+  if (outDir && !s3Out) {
     const stale = await removeStaleTemps(outDir);
     if (stale > 0) options.logger.info(`removed ${stale} unfinished temporary file${stale === 1 ? '' : 's'} of an earlier run`);
   }
@@ -116,12 +124,20 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
     // A failed object's files are removed (a re-run does it again), so its records were not written; on stdout they were.
     if (!(result.error && outDir)) addCounts(summary.counts, result.counts);
     progress.finished(obj.id, result);
+    let outputs = result.outputs;
+    if (!result.error && s3Out) {
+      try {
+        outputs = await uploadOutputs(client(), s3Out, staging!, result.outputs);
+      } catch (err) {
+        result = { ...result, error: `cannot upload its output to s3://${s3Out.bucket}/${s3Out.prefix}: ${(err as Error).message}` };
+      }
+    }
     if (result.error) {
       summary.failed++;
       options.logger.error({ object: obj.id, reason: result.error }, `${obj.id}: ${result.error}`);
     } else {
       summary.objects++;
-      await manifest?.add({ id: obj.id, etag: obj.etag, outputs: result.outputs, records: result.counts.records, rejected: result.counts.rejected });
+      await manifest?.add({ id: obj.id, etag: obj.etag, outputs, records: result.counts.records, rejected: result.counts.rejected });
     }
   };
 
@@ -143,6 +159,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
     progress.stop();
     await pool?.close();
     await manifest?.close();
+    if (staging) rmSync(staging, { recursive: true, force: true });
   }
   return summary;
 }

@@ -222,10 +222,6 @@ async function batch(options: CliOptions, logger: Logger, rejectsFd: number | un
     process.stderr.write('vpcflow: batch input is written as ndjson, csv or parquet (use -o)\n');
     return EXIT.USAGE;
   }
-  if (options.out?.startsWith('s3://')) {
-    process.stderr.write('vpcflow: --out s3://… is not supported yet; write to a local directory and upload it (aws s3 sync)\n');
-    return EXIT.USAGE;
-  }
   let interrupted = false;
   process.once('SIGINT', () => {
     interrupted = true;
