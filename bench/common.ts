@@ -14,7 +14,7 @@ export const SEED = 1;
 export const LINES = positiveInt('VPCFLOW_BENCH_LINES', 1_000_000);
 export const RUNS = positiveInt('VPCFLOW_BENCH_RUNS', 5);
 
-function positiveInt(name: string, fallback: number): number {
+export function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);

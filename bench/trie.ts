@@ -13,25 +13,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCidr, wordMask } from '../src/enrich/ip-words.js';
 import { PrefixTrie, PrefixTrieBuilder } from '../src/enrich/prefix-trie.js';
+import { median, positiveInt, RUNS } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)); // this file runs as dist/bench/trie.js
 const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.resolve(ROOT, '../shared/data/ip-ranges.json');
 const LOOKUPS = positiveInt('VPCFLOW_BENCH_LOOKUPS', 1_000_000);
-const RUNS = positiveInt('VPCFLOW_BENCH_RUNS', 5);
 const NAIVE_LOOKUPS = Math.min(10_000, LOOKUPS);
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 
 /** mulberry32, so every run times the same addresses. */
 function prng(seed: number): () => number {

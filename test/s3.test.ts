@@ -1,8 +1,8 @@
+import { buffer } from 'node:stream/consumers';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,14 +264,6 @@ async function collect(gen: AsyncIterable<S3Object>): Promise<S3Object[]> {
 const keysOf = async (client: S3Client, bucket: string, prefix: string, filter?: KeyFilter, pageSize?: number) =>
   (await collect(listFlowLogObjects(client, { bucket, prefix }, filter, { pageSize }))).map((o) => o.key);
 
-function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (c: Buffer) => parts.push(c));
-    stream.once('end', () => resolve(Buffer.concat(parts)));
-    stream.once('error', reject);
-  });
-}
 
 describe('S3 against s3rver', () => {
   let s3: S3TestServer;
@@ -504,12 +496,12 @@ describe('S3 against s3rver', () => {
     it('streams the body as uploaded', async () => {
       const [listed] = await collect(listFlowLogObjects(s3.client, { bucket: BUCKET, prefix: sampleKey }));
       expect(listed.key).toBe(sampleKey);
-      const body = await readAll(await openS3Object(s3.client, BUCKET, sampleKey, listed.etag));
+      const body = await buffer(await openS3Object(s3.client, BUCKET, sampleKey, listed.etag));
       expect(body.equals(sample)).toBe(true);
       const chunks: number[] = [];
       const stream = await openS3Object(s3.client, BUCKET, bigKey);
       stream.on('data', (c: Buffer) => chunks.push(c.length));
-      const all = await readAll(stream);
+      const all = await buffer(stream);
       expect(all.equals(big)).toBe(true);
       expect(chunks.length).toBeGreaterThan(1); // streamed, not one buffer
     });
@@ -517,7 +509,7 @@ describe('S3 against s3rver', () => {
     it('s3Input gunzips, detected from the bytes', async () => {
       const input = s3Input(s3.client, { bucket: BUCKET, key: sampleKey, etag: '' });
       expect(input.name).toBe(`s3://${BUCKET}/${sampleKey}`);
-      const text = await readAll(await input.open());
+      const text = await buffer(await input.open());
       expect(text.equals(gunzipSync(sample))).toBe(true);
       expect(text.toString().split('\n')[0]).toMatch(/^version account-id interface-id/);
     });
@@ -529,7 +521,7 @@ describe('S3 against s3rver', () => {
       const listed = await collect(listFlowLogObjects(s3.client, { bucket: BUCKET, prefix: 'real/' }, { regions: ['us-east-1'], since: new Date('2024-05-05T12:04Z') }));
       expect(listed.map((o) => o.key)).toEqual([key]);
       expect(listed[0].size).toBe(bytes.length);
-      const text = await readAll(await s3Input(s3.client, listed[0]).open());
+      const text = await buffer(await s3Input(s3.client, listed[0]).open());
       expect(text.equals(gunzipSync(bytes))).toBe(true);
       expect(text.toString().startsWith('version account-id interface-id srcaddr dstaddr')).toBe(true);
     });
@@ -562,12 +554,12 @@ describe('S3 against s3rver', () => {
       const [listed] = await collect(listFlowLogObjects(s3.client, { bucket: BUCKET, prefix: sampleKey }));
       // s3rver ignores If-Match: the proxy plays S3's part
       const { proxy, client } = await viaProxy((_no, req) => (req.headers['if-match'] !== undefined && req.headers['if-match'] !== listed.etag ? 412 : 'pass'));
-      const ok = await readAll(await openS3Object(client, BUCKET, sampleKey, listed.etag));
+      const ok = await buffer(await openS3Object(client, BUCKET, sampleKey, listed.etag));
       expect(ok.equals(sample)).toBe(true);
       expect(proxy.seen[0].headers['if-match']).toBe(listed.etag);
       const stale = await openS3Object(client, BUCKET, sampleKey, '"0123456789abcdef0123456789abcdef"').catch((e) => e);
       expect(stale.message).toBe(`s3://flow-logs/${sampleKey}: the object changed since it was listed (its ETag no longer matches)`);
-      const none = await readAll(await openS3Object(client, BUCKET, sampleKey));
+      const none = await buffer(await openS3Object(client, BUCKET, sampleKey));
       expect(none.equals(sample)).toBe(true);
       expect(proxy.seen[2].headers['if-match']).toBeUndefined();
     });
@@ -575,7 +567,7 @@ describe('S3 against s3rver', () => {
     it('retries 500, 503 and resets before the body', async () => {
       const plan: FaultAction[] = [503, 'reset', 500];
       const { proxy, client } = await viaProxy((no) => plan[no - 1] ?? 'pass');
-      const body = await readAll(await openS3Object(client, BUCKET, bigKey));
+      const body = await buffer(await openS3Object(client, BUCKET, bigKey));
       expect(body.equals(big)).toBe(true);
       expect(proxy.seen.map((r) => r.action)).toEqual([503, 'reset', 500, 'pass']);
     });
@@ -583,7 +575,7 @@ describe('S3 against s3rver', () => {
     it('a body cut short is a stream error naming the key', async () => {
       const { client } = await viaProxy(() => 'truncate');
       const stream = await openS3Object(client, BUCKET, bigKey);
-      const err = await readAll(stream).catch((e) => e);
+      const err = await buffer(stream).catch((e) => e);
       expect(err).toBeInstanceOf(S3InputError);
       expect(err.message).toMatch(new RegExp(`^s3://flow-logs/${bigKey}: reading failed after \\d+ of ${big.length} bytes`));
     });
@@ -714,7 +706,7 @@ describe('S3 against s3rver', () => {
     it('streamed uploads through a custom endpoint store the bytes as they are (checksums WHEN_REQUIRED)', async () => {
       const file = fixture('sample-default.log.gz');
       await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'streamed/sample.log.gz', Body: createReadStream(file), ContentLength: statSync(file).size }));
-      const back = await readAll(await openS3Object(s3.client, BUCKET, 'streamed/sample.log.gz'));
+      const back = await buffer(await openS3Object(s3.client, BUCKET, 'streamed/sample.log.gz'));
       expect(back.equals(readFileSync(file))).toBe(true);
       const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'streamed/' }));
       expect(listed.Contents?.[0]?.Size).toBe(statSync(file).size);

@@ -179,7 +179,7 @@ class WorkerPool {
   private readonly waiting: ((w: Worker) => void)[] = [];
   private readonly all: Worker[] = [];
 
-  constructor(private readonly options: BatchOptions) {
+  constructor(options: BatchOptions) {
     const count = Math.max(1, Math.min(options.workers, os.availableParallelism()));
     for (let i = 0; i < count; i++) {
       const worker = new Worker(new URL('./batch-worker.js', import.meta.url), {

@@ -2,7 +2,7 @@ import { isIPv6, parseIPv4, parseUnsigned, tokenize, bytesEqual } from './bytes.
 import { eventStream, eventTimestamp, isMessageEvent, parseIsoTime, startsWithIsoTime, stripAnsi, type InputShape } from './envelope.js';
 import { knownField } from './field-catalog.js';
 import { DEFAULT_FORMAT, FormatSet, formatFromHeader, parseFormat, type Format } from './format.js';
-import { DecodedRecord, KIND_IPV4, KIND_IPV6, KIND_NULL, KIND_NUMBER, KIND_TEXT, MAX_FIELDS } from './record.js';
+import { DecodedRecord, KIND_IPV4, KIND_IPV6, KIND_NULL, KIND_NUMBER, KIND_TEXT } from './record.js';
 import { emptyRejectCounts, type Reject, type RejectCounts, type RejectReason } from './rejects.js';
 
 export interface DecoderOptions {

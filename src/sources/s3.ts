@@ -2,6 +2,7 @@
  * Flow-log objects in S3: the client (configured the way the AWS CLI is), listing by key layout with as few
  * requests as the layout allows, streaming reads and ranged reads. Errors name the object and say why.
  */
+import { buffer } from 'node:stream/consumers';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
@@ -527,7 +528,7 @@ export async function readS3Range(client: S3Client, bucket: string, key: string,
     }
     let bytes: Buffer;
     try {
-      bytes = await readAll(asReadable(out.Body, source));
+      bytes = await buffer(asReadable(out.Body, source));
     } catch (err) {
       if (attempt < attempts) continue;
       throw s3Error(source, err);
@@ -548,15 +549,6 @@ export async function readS3Range(client: S3Client, bucket: string, key: string,
 function asReadable(body: unknown, source: string): Readable {
   if (body instanceof Readable) return body;
   throw new S3InputError(source, 'the response has no readable body', undefined, 'NoBody');
-}
-
-function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (c: Buffer) => parts.push(c));
-    stream.once('end', () => resolve(Buffer.concat(parts)));
-    stream.once('error', reject);
-  });
 }
 
 /** An S3 object as an input of the decoder: named `s3://bucket/key`, gunzipped when it is gzip (detected from the bytes). */
