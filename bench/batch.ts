@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { median, ROOT, RUNS } from './common.js';
-import { generateLines } from './generate.js';
+import { generateLines } from '../src/sources/generate.js';
 
 const OBJECTS = Number(process.env.VPCFLOW_BENCH_OBJECTS ?? 48);
 const OBJECT_LINES = Number(process.env.VPCFLOW_BENCH_OBJECT_LINES ?? 25_000);

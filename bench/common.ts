@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeGenerated } from './generate.js';
+import { writeGenerated } from '../src/sources/generate.js';
 
 // This file runs as dist/bench/common.js; paths are resolved from it so the working directory does not matter.
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT_DIR = path.join(ROOT, 'bench', 'out');
-const GENERATOR = fileURLToPath(new URL('./generate.js', import.meta.url));
+const GENERATOR = fileURLToPath(new URL('../src/sources/generate.js', import.meta.url));
 
 export const SEED = 1;
 export const LINES = positiveInt('VPCFLOW_BENCH_LINES', 1_000_000);

@@ -18,6 +18,8 @@ import { TableWriter } from '../sinks/table.js';
 import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
 import { rangesCommand } from './ranges-command.js';
+import { genCommand } from './gen-command.js';
+import { benchCommand } from './bench-command.js';
 import { runBatch } from './batch.js';
 
 /** How long the table waits for more input before it shows the rows it holds (`aws logs tail --follow`). */
@@ -39,7 +41,10 @@ function fieldsTable(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   // The AWS SDK warns on stderr that future releases need Node 22; stderr is for vpcflow's own diagnostics.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  if (argv[0] === 'ranges' && !existsSync('ranges')) return rangesCommand(argv.slice(1));
+  // Commands win over files of the same name (give those as ./bench).
+  if (argv[0] === 'ranges') return rangesCommand(argv.slice(1));
+  if (argv[0] === 'gen') return genCommand(argv.slice(1));
+  if (argv[0] === 'bench') return benchCommand(argv.slice(1));
   let options: CliOptions;
   try {
     options = parseCli(argv);
@@ -58,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return EXIT.OK;
   }
-  if (options.inputs.length === 1 && options.inputs[0] === 'fields' && !existsSync('fields')) {
+  if (options.inputs.length === 1 && options.inputs[0] === 'fields') {
     process.stdout.write(fieldsTable());
     return EXIT.OK;
   }

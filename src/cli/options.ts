@@ -63,6 +63,8 @@ Usage:
   vpcflow [options] [FILE|DIR|-]...     decode and enrich flow log records
   vpcflow fields                        list every field vpcflow knows, with its type and version
   vpcflow ranges update|info|lookup     manage AWS's ip-ranges.json (see vpcflow ranges --help)
+  vpcflow gen [--lines N] [--seed S]    write realistic generated flow logs (see vpcflow gen --help)
+  vpcflow bench [FILE...]               measure each stage on your files (see vpcflow bench --help)
 
 Inputs are files, directories (read recursively, in name order) or - for stdin (the default). gzip is
 detected from the content, so S3 exports (.log.gz) can be given as they are. Each input's shape is detected

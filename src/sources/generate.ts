@@ -6,12 +6,12 @@
  * again and again, scanners that get rejected, mostly small flows, some IPv6, some NODATA/SKIPDATA lines. Value
  * shapes matter for a parser's speed (line length, IPv4 vs IPv6, digits per number), so they follow what AWS writes.
  *
- * Run directly: node dist/bench/generate.js OUT_FILE COUNT [SEED] [--header]
+ * Users get it as `vpcflow gen`; the benchmarks in bench/ use it directly.
  */
-import { createWriteStream, realpathSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_FORMAT, type Format } from '../decode/format.js';
 
 /** The header line AWS writes at the top of S3 exports of the default format. */
 export const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
@@ -293,14 +293,94 @@ export async function writeGenerated(path: string, count: number, seed = 1, opti
   return out.bytesWritten;
 }
 
-if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [file, countArg, ...rest] = process.argv.slice(2);
-  const count = Number(countArg);
-  if (!file || !Number.isSafeInteger(count) || count < 0) {
-    process.stderr.write('usage: node dist/bench/generate.js OUT_FILE COUNT [SEED] [--header]\n');
-    process.exit(2);
+
+export interface FlowLogGenOptions {
+  /** The layout of the records: the default format, or any custom one (fields AWS adds are synthesised). */
+  format?: Format;
+  /** `raw` (S3 export lines, with `header` the header line first) or `tail` (`aws logs tail` detailed output). */
+  shape?: 'raw' | 'tail';
+  header?: boolean;
+}
+
+/**
+ * Generated flow log lines in any format and shape, for anyone who wants to compare tools on the same data.
+ * Records are the default-format ones of generateLines; fields of other versions are derived from them
+ * (ids from the interface, pkt-* addresses equal to the addresses, direction from which side is private), so the
+ * same seed gives the same traffic in every format.
+ */
+export function* generateFlowLogs(count: number, seed = 1, options: FlowLogGenOptions = {}): Generator<string> {
+  const format = options.format ?? DEFAULT_FORMAT;
+  const shape = options.shape ?? 'raw';
+  const isDefault = format.text === DEFAULT_FORMAT.text;
+  if (options.header && shape === 'raw') yield format.text;
+  const version = String(Math.max(2, ...format.fields.map((f) => (f.version === 6 ? 0 : f.version))));
+  const r = mulberry32(seed ^ 0x5eed);
+  for (const line of generateLines(count, seed)) {
+    const t = line.split(' ');
+    const record = isDefault ? line : format.fields.map((f) => fieldValue(f.name, t, version, r)).join(' ');
+    if (shape === 'tail') {
+      const start = Number(t[10]);
+      // As `aws logs tail` prints it: microseconds and a +00:00 zone, then the interface's log stream.
+      yield `${new Date(start * 1000).toISOString().replace('Z', '000+00:00')} ${t[2]}-all ${record}`;
+    } else {
+      yield record;
+    }
   }
-  const seedArg = rest.find((a) => a !== '--header');
-  const bytes = await writeGenerated(file, count, seedArg === undefined ? 1 : Number(seedArg), { header: rest.includes('--header') });
-  process.stderr.write(`${file}: ${count} records, ${bytes} bytes\n`);
+}
+
+const DEFAULT_INDEX = new Map(DEFAULT_FORMAT.fields.map((f, i) => [f.name, i]));
+
+function idFrom(prefix: string, text: string, length: number): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    h = Math.imul(h ^ (h >>> 13), 0x5bd1e995);
+    out += ((h >>> 0) % 16).toString(16);
+  }
+  return `${prefix}-${out}`;
+}
+
+const PRIVATE = /^(10\.|172\.(1[6-9]|2\d|3[01])\.|192\.168\.|fd|2600:1f18:)/;
+
+/** A value for a field of another version, derived from the default-format tokens `t`. */
+function fieldValue(name: string, t: string[], version: string, r: () => number): string {
+  const i = DEFAULT_INDEX.get(name);
+  if (name === 'version') return version;
+  if (i !== undefined) return t[i];
+  const nodata = t[13] !== 'OK';
+  const eni = t[2];
+  switch (name) {
+    case 'vpc-id':
+      return idFrom('vpc', t[1], 17);
+    case 'subnet-id':
+      return idFrom('subnet', eni, 17);
+    case 'region':
+      return 'us-east-1';
+    case 'az-id':
+      return 'use1-az4';
+  }
+  if (nodata) return '-';
+  switch (name) {
+    case 'instance-id':
+      return r() < 0.8 ? idFrom('i', eni, 17) : '-';
+    case 'tcp-flags':
+      return t[7] === '6' ? String([2, 18, 19, 3, 1, 0, 4][Math.floor(r() * 7)]) : '-';
+    case 'type':
+      return t[3].includes(':') ? 'IPv6' : 'IPv4';
+    case 'pkt-srcaddr':
+      return t[3];
+    case 'pkt-dstaddr':
+      return t[4];
+    case 'pkt-src-aws-service':
+      return t[3].startsWith('52.94.') ? 'AMAZON' : '-';
+    case 'pkt-dst-aws-service':
+      return t[4].startsWith('52.94.') ? 'AMAZON' : '-';
+    case 'flow-direction':
+      return PRIVATE.test(t[3]) ? 'egress' : 'ingress';
+    case 'traffic-path':
+      return PRIVATE.test(t[3]) ? String(PRIVATE.test(t[4]) ? 1 : 2) : '-';
+    default:
+      return '-';
+  }
 }
