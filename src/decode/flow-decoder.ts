@@ -87,6 +87,8 @@ export class FlowDecoder {
   private readonly tokenEnds = this.rec.ends;
   private readonly tokenStarts = this.rec.starts;
   private readonly fixedShape: InputShape | undefined;
+  /** The only format of headerless input, when there is just one (the one-pass path needs to know it upfront). */
+  private readonly singleFormat: Format | null;
 
   private source = '-';
   private shape: InputShape | undefined;
@@ -101,6 +103,7 @@ export class FlowDecoder {
   ) {
     const formats = (options.formats ?? []).map((f) => (typeof f === 'string' ? parseFormat(f) : f));
     this.formatSet = new FormatSet(formats.length > 0 ? formats : [DEFAULT_FORMAT]);
+    this.singleFormat = formats.length <= 1 ? (formats[0] ?? DEFAULT_FORMAT) : null;
     this.defaultLabel =
       formats.length === 0 ? 'the default format (14 fields)'
       : formats.length === 1 ? `the format (${formats[0].fields.length} fields)`
@@ -227,6 +230,15 @@ export class FlowDecoder {
    * Decodes the record text in buf[s, end). `line`/`ls`/`le` delimit the whole input line, for rejects.
    */
   private decodeText(buf: Uint8Array, s: number, end: number, line: Uint8Array, ls: number, le: number): void {
+    // The common case (one known layout, a line that fits it) in a single pass; anything else — a header, another
+    // field count, a value that does not parse — goes the general way below, which finds out what it is.
+    const known = this.headerFormat ?? this.singleFormat;
+    const first = buf[s];
+    if (known !== null && !(first >= 0x61 && first <= 0x7a) && this.decodeInOnePass(known, buf, s, end)) {
+      this.counts.records++;
+      this.target.record(this.rec);
+      return;
+    }
     const starts = this.tokenStarts;
     const ends = this.tokenEnds;
     const n = tokenize(buf, s, end, starts, ends);
@@ -234,8 +246,8 @@ export class FlowDecoder {
       this.counts.blank++;
       return;
     }
-    const first = buf[starts[0]];
-    if (first >= 0x61 && first <= 0x7a && this.tryHeader(buf, n)) return;
+    const firstByte = buf[starts[0]];
+    if (firstByte >= 0x61 && firstByte <= 0x7a && this.tryHeader(buf, n)) return;
 
     const format = this.headerFormat ?? this.formatSet.forCount(n);
     if (format === undefined || format.fields.length !== n) {
@@ -315,6 +327,101 @@ export class FlowDecoder {
       }
     }
     return null;
+  }
+
+  /**
+   * Tokenises and decodes in one pass over the bytes, for a line of a known layout. Returns false, having decided
+   * nothing, when the line does not fit exactly (the general path then tells why); never rejects by itself.
+   */
+  private decodeInOnePass(format: Format, buf: Uint8Array, s: number, end: number): boolean {
+    const rec = this.rec;
+    const { types, enums } = planFor(format);
+    const starts = rec.starts;
+    const ends = rec.ends;
+    const kinds = rec.kinds;
+    const numbers = rec.numbers;
+    const interned = rec.interned;
+    const n = types.length;
+    if (rec.format !== format) {
+      // Known enum values are only set for enum fields; a new layout clears them all.
+      interned.fill(undefined);
+      rec.format = format;
+    }
+    let i = s;
+    let c = 0;
+    for (let f = 0; f < n; f++) {
+      while (i < end && ((c = buf[i]) === 0x20 || c === 0x09)) i++;
+      if (i >= end) return false;
+      const start = i;
+      starts[f] = start;
+      const type = types[f];
+      if (c === 0x2d && (i + 1 === end || buf[i + 1] === 0x20 || buf[i + 1] === 0x09)) {
+        kinds[f] = KIND_NULL;
+        ends[f] = ++i;
+        if (type === T_ENUM) interned[f] = undefined;
+        continue;
+      }
+      if (type === T_INT || type === T_COUNT) {
+        let v = 0;
+        for (; i < end; i++) {
+          c = buf[i];
+          if (c === 0x20 || c === 0x09) break;
+          const d = c - 0x30;
+          if (d < 0 || d > 9) return false;
+          v = v * 10 + d;
+        }
+        if (i - start > 15 || (type === T_INT && v > INT32_MAX)) return false;
+        kinds[f] = KIND_NUMBER;
+        numbers[f] = v;
+      } else if (type === T_IP) {
+        let acc = 0;
+        let part = 0;
+        let digits = 0;
+        let dots = 0;
+        let ok = true;
+        for (; i < end; i++) {
+          c = buf[i];
+          if (c === 0x20 || c === 0x09) break;
+          if (c >= 0x30 && c <= 0x39) {
+            part = part * 10 + (c - 0x30);
+            if (++digits > 3 || part > 255) ok = false;
+          } else if (c === 0x2e && digits > 0) {
+            acc = acc * 256 + part;
+            part = 0;
+            digits = 0;
+            dots++;
+          } else {
+            ok = false;
+          }
+        }
+        if (ok && dots === 3 && digits > 0) {
+          kinds[f] = KIND_IPV4;
+          numbers[f] = acc * 256 + part;
+        } else if (isIPv6(buf, start, i)) {
+          kinds[f] = KIND_IPV6;
+        } else {
+          return false;
+        }
+      } else {
+        while (i < end && (c = buf[i]) !== 0x20 && c !== 0x09) i++;
+        kinds[f] = KIND_TEXT;
+        if (type === T_ENUM) {
+          interned[f] = undefined;
+          const values = enums[f]!;
+          for (let k = 0; k < values.length; k++) {
+            if (bytesEqual(buf, start, i, values[k])) {
+              interned[f] = values[k];
+              break;
+            }
+          }
+        }
+      }
+      ends[f] = i;
+    }
+    while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+    if (i !== end) return false;
+    rec.buf = buf;
+    return true;
   }
 
   private fail(i: number, buf: Uint8Array, s: number, e: number, what: string, reason: RejectReason): RejectReason {
