@@ -25,6 +25,8 @@ export interface VpcOwner {
 
 /** The enrichment of one address. Shared between all addresses with the same answer: do not modify. */
 export interface EndpointInfo {
+  /** Small and unique per distinct answer (across enrichers), so sinks can cache its serialised form in an array. */
+  readonly id: number;
   readonly scope: Scope;
   readonly aws: AwsRange | null;
   readonly vpc: VpcOwner | null;

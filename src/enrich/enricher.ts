@@ -27,6 +27,9 @@ interface FormatPlan {
   readonly derivesDirection: boolean;
 }
 
+/** Ids of endpoint answers, unique across enrichers: a sink may serve records of several. */
+let nextEndpointId = 0;
+
 /** Distinct addresses remembered; past this the memo starts over, so memory stays bounded on any input. */
 const MEMO_LIMIT = 200_000;
 
@@ -134,7 +137,7 @@ export class Enricher {
       const aws: AwsRange | null = awsId >= 0 ? this.aws!.entries[awsId] : null;
       const vpc = this.owner(networkId, interfaceId);
       const scope: Scope = vpc ? 'vpc' : aws ? 'aws' : scopeId >= 0 ? this.scopes[scopeId] : 'internet';
-      info = Object.freeze({ scope, aws, vpc });
+      info = Object.freeze({ id: nextEndpointId++, scope, aws, vpc });
       this.interned.set(key, info);
     }
     return info;

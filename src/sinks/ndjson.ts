@@ -11,7 +11,7 @@ import {
   type RecordOptions,
 } from '../decode/record.js';
 import { protocolName } from '../decode/protocols.js';
-import { endpointObject, type EndpointInfo } from '../enrich/endpoint.js';
+import { endpointObject } from '../enrich/endpoint.js';
 import { tcpFlagNames } from '../decode/tcp-flags.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -22,9 +22,11 @@ export interface NdjsonOptions extends RecordOptions {
 
 interface Layout {
   readonly columns: readonly Column[];
-  /** `{"key":` / `,"key":` for each column, as bytes. */
-  readonly prefixes: readonly Buffer[];
-  readonly prefixBytes: number;
+  /** Every column's `{"key":` / `,"key":`, one after the other, and where each starts (one more entry: the end). */
+  readonly prefixBytes: Uint8Array;
+  readonly prefixStart: Int32Array;
+  /** The field index of a `field` column, -1 for derived ones: typed arrays keep the hot loop off objects. */
+  readonly fieldIndex: Int32Array;
 }
 
 const NULL = Buffer.from('null');
@@ -47,8 +49,8 @@ export class NdjsonWriter implements RecordWriter {
   private readonly flagsJson: (Buffer | undefined)[] = [];
   private lastColumns: readonly Column[] | null = null;
   private lastLayout: Layout | null = null;
-  /** Endpoint objects are shared by every address with the same owner, so each is serialised once. */
-  private readonly endpointJson = new WeakMap<EndpointInfo, Buffer>();
+  /** Endpoint objects are shared by every address with the same owner, so each is serialised once (by its id). */
+  private readonly endpointJson: (Buffer | undefined)[] = [];
   private lastStream: string | null = null;
   private lastStreamJson = NULL;
   readonly holding = false;
@@ -57,26 +59,27 @@ export class NdjsonWriter implements RecordWriter {
 
   write(rec: DecodedRecord): void {
     const layout = this.layoutOf(rec);
-    const { columns, prefixes } = layout;
+    const { columns, prefixBytes, prefixStart, fieldIndex } = layout;
     const n = rec.format.fields.length;
     // Worst case without escapes: every prefix, every token, 24 bytes per number or quoted value, the line end.
-    this.ensure(layout.prefixBytes + (rec.ends[n - 1] - rec.starts[0]) + columns.length * 24 + 2);
+    this.ensure(prefixBytes.length + (rec.ends[n - 1] - rec.starts[0]) + columns.length * 24 + 2);
     // The common cases are written with a local buffer and position; the rare ones (escaping, derived values)
     // go through methods that may grow the buffer, so both are reloaded after them.
     let out = this.buf;
     let p = this.pos;
     const kinds = rec.kinds;
+    const starts = rec.starts;
+    const ends = rec.ends;
     const src = rec.buf;
-    for (let c = 0; c < columns.length; c++) {
-      const prefix = prefixes[c];
-      for (let k = 0; k < prefix.length; k++) out[p++] = prefix[k];
-      const col = columns[c];
-      const i = col.index;
-      const kind = col.source === 'field' ? kinds[i] : -1;
+    const count = columns.length;
+    for (let c = 0; c < count; c++) {
+      for (let k = prefixStart[c], e = prefixStart[c + 1]; k < e; k++) out[p++] = prefixBytes[k];
+      const i = fieldIndex[c];
+      const kind = i >= 0 ? kinds[i] : -1;
       if (kind === KIND_NUMBER) {
         // The token is validated digits: copied as it is, unless a leading zero would make it invalid JSON.
-        const s0 = rec.starts[i];
-        const e = rec.ends[i];
+        const s0 = starts[i];
+        const e = ends[i];
         if (src[s0] !== 0x30 || e - s0 === 1) {
           for (let k = s0; k < e; k++) out[p++] = src[k];
         } else {
@@ -84,8 +87,7 @@ export class NdjsonWriter implements RecordWriter {
         }
       } else if (kind === KIND_IPV4 || kind === KIND_IPV6) {
         out[p++] = QUOTE;
-        const e = rec.ends[i];
-        for (let k = rec.starts[i]; k < e; k++) out[p++] = src[k];
+        for (let k = starts[i], e = ends[i]; k < e; k++) out[p++] = src[k];
         out[p++] = QUOTE;
       } else if (kind === KIND_NULL) {
         out[p++] = 0x6e; // null
@@ -94,13 +96,13 @@ export class NdjsonWriter implements RecordWriter {
         out[p++] = 0x6c;
       } else {
         this.pos = p;
-        if (kind === -1) this.writeDerived(rec, col);
+        if (kind === -1) this.writeDerived(rec, columns[c]);
         else this.writeText(rec, i);
         out = this.buf;
         p = this.pos;
       }
     }
-    if (columns.length === 0) out[p++] = 0x7b;
+    if (count === 0) out[p++] = 0x7b;
     out[p++] = 0x7d;
     out[p++] = 0x0a;
     this.pos = p;
@@ -121,7 +123,14 @@ export class NdjsonWriter implements RecordWriter {
     if (!layout) {
       const columns = this.options.fields ? selectColumns(all, this.options.fields) : all;
       const prefixes = columns.map((c, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(c.key) + ':'));
-      layout = { columns, prefixes, prefixBytes: prefixes.reduce((sum, p) => sum + p.length, 0) };
+      const prefixStart = new Int32Array(columns.length + 1);
+      prefixes.forEach((b, i) => (prefixStart[i + 1] = prefixStart[i] + b.length));
+      layout = {
+        columns,
+        prefixBytes: Buffer.concat(prefixes),
+        prefixStart,
+        fieldIndex: Int32Array.from(columns, (c) => (c.source === 'field' ? c.index : -1)),
+      };
       this.layouts.set(all, layout);
     }
     this.lastColumns = all;
@@ -200,8 +209,8 @@ export class NdjsonWriter implements RecordWriter {
       case 'endpoint': {
         const e = rec.endpoints[col.index];
         if (e === null) return this.copy(NULL);
-        let json = this.endpointJson.get(e);
-        if (json === undefined) this.endpointJson.set(e, (json = Buffer.from(JSON.stringify(endpointObject(e)))));
+        let json = this.endpointJson[e.id];
+        if (json === undefined) this.endpointJson[e.id] = json = Buffer.from(JSON.stringify(endpointObject(e)));
         this.ensure(json.length);
         return this.copy(json);
       }
