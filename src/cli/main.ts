@@ -17,10 +17,7 @@ import type { RecordWriter } from '../sinks/record-writer.js';
 import { TableWriter } from '../sinks/table.js';
 import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
-import { rangesCommand } from './ranges-command.js';
-import { genCommand } from './gen-command.js';
-import { benchCommand } from './bench-command.js';
-import { runBatch } from './batch.js';
+
 
 /** How long the table waits for more input before it shows the rows it holds (`aws logs tail --follow`). */
 const TABLE_IDLE_MS = 200;
@@ -42,9 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   // The AWS SDK warns on stderr that future releases need Node 22; stderr is for vpcflow's own diagnostics.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Commands win over files of the same name (give those as ./bench).
-  if (argv[0] === 'ranges') return rangesCommand(argv.slice(1));
-  if (argv[0] === 'gen') return genCommand(argv.slice(1));
-  if (argv[0] === 'bench') return benchCommand(argv.slice(1));
+  // Loaded on demand: start-up only pays for what the command uses (the S3 SDK alone costs ~150 ms).
+  if (argv[0] === 'ranges') return (await import('./ranges-command.js')).rangesCommand(argv.slice(1));
+  if (argv[0] === 'gen') return (await import('./gen-command.js')).genCommand(argv.slice(1));
+  if (argv[0] === 'bench') return (await import('./bench-command.js')).benchCommand(argv.slice(1));
   let options: CliOptions;
   try {
     options = parseCli(argv);
@@ -236,6 +234,7 @@ async function batch(options: CliOptions, logger: Logger, rejectsFd: number | un
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.OK);
   });
+  const { runBatch } = await import('./batch.js');
   const summary = await runBatch(
     {
       inputs: options.inputs.length > 0 ? options.inputs : ['.'],

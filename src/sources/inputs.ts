@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { fileByteSource, isParquetMagic, parquetToText } from './parquet.js';
 
 /** One input: a file, or stdin (`-`). */
 export interface InputSource {
@@ -83,7 +82,8 @@ function fileSource(file: string): InputSource {
     name: file,
     open: async () => {
       if (await startsWithParquetMagic(file)) {
-        // Parquet is read footer first, by ranges: it is not a byte stream.
+        // Parquet is read footer first, by ranges: it is not a byte stream. Its reader loads only when needed.
+        const { fileByteSource, parquetToText } = await import('./parquet.js');
         const source = await fileByteSource(file);
         return ReadableStream.from(parquetToText(source, file)).once('close', () => void source.close());
       }
@@ -111,6 +111,11 @@ export async function decompressed(stream: Readable, name: string): Promise<Read
     throw new InputError(name, 'Parquet cannot be read from a pipe (it is read footer first); give the file name instead');
   }
   return stream;
+}
+
+/** 'PAR1' (kept here so that recognising Parquet does not load its reader). */
+export function isParquetMagic(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31;
 }
 
 async function startsWithParquetMagic(file: string): Promise<boolean> {

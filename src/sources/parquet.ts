@@ -60,10 +60,9 @@ function clamp(n: number, size: number): number {
   return Math.min(Math.max(0, Math.trunc(n)), size);
 }
 
-/** Whether bytes start with the Parquet magic `PAR1`. */
-export function isParquetMagic(head: Uint8Array): boolean {
-  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31;
-}
+import { isParquetMagic } from './inputs.js';
+
+export { isParquetMagic };
 
 /**
  * Decompressors for reading: every codec hyparquet-compressors knows (snappy, gzip, zstd, brotli, lz4), with GZIP —
