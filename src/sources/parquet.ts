@@ -4,6 +4,7 @@ import { parquetMetadataAsync, parquetRead, parquetSchema, type Compressors, typ
 import { compressors as allDecompressors } from 'hyparquet-compressors';
 import { knownField } from '../decode/field-catalog.js';
 import { formatFromHeader } from '../decode/format.js';
+import { isParquetMagic } from './inputs.js';
 
 /**
  * Reading flow-log objects AWS writes with `FileFormat=parquet` ("Parquet with Gzip compression"): one column per
@@ -23,6 +24,9 @@ export interface AsyncByteSource {
 }
 
 /** Ranged reads from a local file through one open file handle; the file is never read whole. */
+/** Recognises Parquet by its first bytes (defined beside the other input sniffing). */
+export { isParquetMagic };
+
 export async function fileByteSource(path: string): Promise<AsyncByteSource & { close(): Promise<void> }> {
   const handle = await fs.open(path, 'r');
   let size: number;
@@ -59,10 +63,6 @@ export async function fileByteSource(path: string): Promise<AsyncByteSource & { 
 function clamp(n: number, size: number): number {
   return Math.min(Math.max(0, Math.trunc(n)), size);
 }
-
-import { isParquetMagic } from './inputs.js';
-
-export { isParquetMagic };
 
 /**
  * Decompressors for reading: every codec hyparquet-compressors knows (snappy, gzip, zstd, brotli, lz4), with GZIP —
