@@ -162,6 +162,21 @@ describe('batch processing of a local export', () => {
   });
 });
 
+describe('inputs that cannot be read or written as asked', () => {
+  it('reports an input it cannot list, and two inputs that would write the same output, and goes on', async () => {
+    const root = makeExport('collide', [KEYS[0]]);
+    writeFileSync(path.join(root, KEYS[0].replace('.log.gz', '.log')), gunzipSync(SAMPLE));
+    const out = path.join(work, 'collide-out');
+    const r = await runCli([path.join(work, 'no-such-export'), root, '--out', out, '--no-enrich']);
+    expect(r.code).toBe(1);
+    const errors = r.logs.filter((l) => l.level === 50).map((l) => l.msg);
+    expect(errors[0]).toMatch(/no-such-export: no such file or directory/);
+    expect(errors[1]).toMatch(/\.log\.gz: its output would overwrite that of .*\.log; skipped/);
+    expect(r.summary).toMatchObject({ records: 40, failed_inputs: 2 });
+    expect(files(out).filter((f) => f.endsWith('.ndjson.gz'))).toHaveLength(1);
+  });
+});
+
 describe('output paths', () => {
   it('never lets an object key escape the output directory', () => {
     const root = path.join(work, 'safe');

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Manifest } from '../sinks/manifest.js';
 import { S3Manifest, uploadOutputs } from '../sinks/s3-out.js';
 import { parseS3Url } from '../sources/s3.js';
-import { removeStaleTemps } from '../sinks/out-dir.js';
+import { outputStem, removeStaleTemps } from '../sinks/out-dir.js';
 import { processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
 
 export interface BatchOptions {
@@ -48,11 +48,26 @@ export interface BatchSummary {
   interrupted: boolean;
 }
 
-/** All objects named by the inputs, in order: S3 prefixes are listed page by page, as they are consumed. */
-async function* allObjects(options: BatchOptions, client: () => S3Client): AsyncGenerator<FlowLogObject> {
+/** An input whose objects could not be listed (no such bucket or directory, access denied, unreachable endpoint). */
+class ListingError {
+  constructor(
+    readonly input: string,
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * All objects named by the inputs, in order: S3 prefixes are listed page by page, as they are consumed. An input that
+ * cannot be listed (to the end) is reported as a ListingError and the next one goes on.
+ */
+async function* allObjects(options: BatchOptions, client: () => S3Client): AsyncGenerator<FlowLogObject | ListingError> {
   for (const input of options.inputs) {
-    if (input.startsWith('s3://')) yield* s3Objects(client(), input, options.filter);
-    else yield* localObjects(input, options.filter);
+    try {
+      if (input.startsWith('s3://')) yield* s3Objects(client(), input, options.filter);
+      else yield* localObjects(input, options.filter);
+    } catch (err) {
+      yield new ListingError(input, (err as Error)?.message ?? String(err));
+    }
   }
 }
 
@@ -106,6 +121,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
   };
 
   const running = new Set<Promise<void>>();
+  const claimed = new Map<string, string>();
   const run = async (obj: FlowLogObject) => {
     order.push(obj.id);
     progress.started(obj);
@@ -144,7 +160,26 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
   try {
     for await (const obj of allObjects(options, client)) {
       if (isInterrupted()) break;
+      if (obj instanceof ListingError) {
+        summary.failed++;
+        const reason = obj.reason.startsWith(obj.input) ? obj.reason : `${obj.input}: cannot list: ${obj.reason}`;
+        options.logger.error({ input: obj.input }, reason);
+        continue;
+      }
       progress.listed(obj);
+      if (outDir) {
+        // Two inputs that would write the same output file (`x.log` and `x.log.gz` side by side, or one file name
+        // in two folders for Parquet's flat partitions): the second is an error, never an overwrite.
+        const stem = outputStem(obj.key);
+        const name = options.settings.output === 'parquet' ? path.posix.basename(stem) : stem;
+        const owner = claimed.get(name);
+        if (owner !== undefined) {
+          summary.failed++;
+          options.logger.error({ object: obj.id }, `${obj.id}: its output would overwrite that of ${owner}; skipped`);
+          continue;
+        }
+        claimed.set(name, obj.id);
+      }
       if (manifest?.isFinished(obj.id, obj.etag)) {
         summary.skipped++;
         continue;
