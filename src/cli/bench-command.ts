@@ -10,7 +10,7 @@ import { loadEnrichment } from '../enrich/load.js';
 import { generateFlowLogs } from '../sources/generate.js';
 import { expandInputs, InputError, type InputSource } from '../sources/inputs.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
-import { EXIT } from './options.js';
+import { ENRICHMENT_OPTIONS, EXIT } from './options.js';
 
 export const BENCH_HELP = `vpcflow bench - how fast vpcflow is on your files, stage by stage
 
@@ -98,9 +98,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
         lines: { type: 'string' },
         runs: { type: 'string' },
         json: { type: 'boolean' },
-        'ip-ranges': { type: 'string' },
-        vpc: { type: 'string', multiple: true },
-        inventory: { type: 'string', multiple: true },
+        ...ENRICHMENT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });

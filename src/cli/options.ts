@@ -19,6 +19,13 @@ export const EXIT = {
   INTERRUPTED: 130,
 } as const;
 
+/** The options that say where enrichment data comes from, shared by the main command, `ranges` and `bench`. */
+export const ENRICHMENT_OPTIONS = {
+  'ip-ranges': { type: 'string' },
+  vpc: { type: 'string', multiple: true },
+  inventory: { type: 'string', multiple: true },
+} as const;
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -183,9 +190,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         'max-line-bytes': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         'log-format': { type: 'string' },
-        'ip-ranges': { type: 'string' },
-        vpc: { type: 'string', multiple: true },
-        inventory: { type: 'string', multiple: true },
+        ...ENRICHMENT_OPTIONS,
         'no-enrich': { type: 'boolean' },
         out: { type: 'string' },
         account: { type: 'string', multiple: true },

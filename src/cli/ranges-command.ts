@@ -4,7 +4,7 @@ import { InventoryError } from '../enrich/inventory.js';
 import { AwsRanges, IpRangesError } from '../enrich/ip-ranges.js';
 import { loadEnrichment } from '../enrich/load.js';
 import { cachedRangesPath, IP_RANGES_URL, locateRanges, updateRanges } from '../enrich/ranges-store.js';
-import { EXIT } from './options.js';
+import { ENRICHMENT_OPTIONS, EXIT } from './options.js';
 
 export const RANGES_HELP = `vpcflow ranges - AWS's ip-ranges.json, which names the AWS service and region of an address
 
@@ -44,9 +44,7 @@ export async function rangesCommand(argv: readonly string[]): Promise<number> {
         url: { type: 'string' },
         force: { type: 'boolean' },
         json: { type: 'boolean' },
-        'ip-ranges': { type: 'string' },
-        vpc: { type: 'string', multiple: true },
-        inventory: { type: 'string', multiple: true },
+        ...ENRICHMENT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -14,18 +14,35 @@ export interface ManifestEntry {
 
 export const MANIFEST_NAME = '_vpcflow-manifest.jsonl';
 
+/** What a resumed run asks of a manifest, wherever it is kept. */
+export abstract class FinishedObjects {
+  protected readonly done = new Map<string, string>();
+
+  get finishedCount(): number {
+    return this.done.size;
+  }
+
+  /** Finished, and not changed since (same ETag). */
+  isFinished(id: string, etag: string): boolean {
+    return this.done.get(id) === etag;
+  }
+
+  abstract add(entry: Omit<ManifestEntry, 'finished'>): Promise<void>;
+  abstract close(): Promise<void>;
+}
+
 /**
  * The record of finished objects that lets an interrupted run (Ctrl-C, crash, kill -9) resume: an object is listed
  * only after all its outputs were renamed into place, one JSON line per object, appended and fsynced. An object
  * whose ETag changed since is not finished. A torn last line (killed mid-append) is ignored.
  */
-export class Manifest {
-  private readonly done = new Map<string, string>();
-
+export class Manifest extends FinishedObjects {
   private constructor(
     readonly file: string,
     private readonly handle: fs.FileHandle,
-  ) {}
+  ) {
+    super();
+  }
 
   static async open(outDir: string): Promise<Manifest> {
     await fs.mkdir(outDir, { recursive: true });
@@ -49,14 +66,6 @@ export class Manifest {
       }
     }
     return manifest;
-  }
-
-  get finishedCount(): number {
-    return this.done.size;
-  }
-
-  isFinished(id: string, etag: string): boolean {
-    return this.done.get(id) === etag;
   }
 
   async add(entry: Omit<ManifestEntry, 'finished'>): Promise<void> {

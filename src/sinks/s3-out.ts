@@ -3,7 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Location } from '../sources/s3.js';
-import type { ManifestEntry } from './manifest.js';
+import { FinishedObjects, type ManifestEntry } from './manifest.js';
 
 /** Marker objects of finished inputs, under the output prefix (S3 has no append, so one small object each). */
 const MARKERS = '_vpcflow-manifest/';
@@ -16,13 +16,13 @@ function join(prefix: string, rel: string): string {
  * The manifest of a run writing to S3: an input is finished once its outputs were uploaded (PutObject is atomic:
  * an object is there whole or not at all) and then its marker; a resumed run lists the markers.
  */
-export class S3Manifest {
-  private readonly done = new Map<string, string>();
-
+export class S3Manifest extends FinishedObjects {
   private constructor(
     private readonly client: S3Client,
     private readonly location: S3Location,
-  ) {}
+  ) {
+    super();
+  }
 
   static async open(client: S3Client, location: S3Location): Promise<S3Manifest> {
     const manifest = new S3Manifest(client, location);
@@ -41,14 +41,6 @@ export class S3Manifest {
       token = page.NextContinuationToken;
     } while (token);
     return manifest;
-  }
-
-  get finishedCount(): number {
-    return this.done.size;
-  }
-
-  isFinished(id: string, etag: string): boolean {
-    return this.done.get(id) === etag;
   }
 
   async add(entry: Omit<ManifestEntry, 'finished'>): Promise<void> {
