@@ -86,3 +86,14 @@ export function decodeBytes(
   decoder.end();
   return { records, rejects, decoder };
 }
+
+/**
+ * DuckDB, to check that Parquet output reads in a real query engine. Not a dependency: its npm package lists
+ * prebuilt bindings for every platform as optional dependencies, and a lockfile made where some of them cannot be
+ * fetched makes `npm ci` fail (npm/cli#9846). `.ci/run` installs it with `npm install --no-save @duckdb/node-api`;
+ * without it these checks are skipped, saying so.
+ */
+export const duckdb: { DuckDBInstance: { create(path: string): Promise<any> } } | null = await import(/* @vite-ignore */ '@duckdb/node-api' as string).catch(
+  () => null,
+);
+if (!duckdb) console.warn('DuckDB checks skipped: @duckdb/node-api is not installed (npm install --no-save @duckdb/node-api)');
