@@ -76,6 +76,25 @@ describe('ip-ranges.json semantics', () => {
   });
 });
 
+describe('the per-address memo', () => {
+  it('gives the same answers before and after it fills up and starts over', () => {
+    const enricher = new Enricher({ awsRanges: small });
+    const fresh = new Enricher({ awsRanges: small });
+    // 3.5.0.0/16 and 15.152.0.0/16 are AWS, the rest of 3.x is not: 300,000 distinct addresses, asked twice.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 300_000; i++) {
+        const addr = ((3 << 24) | ((i % 8) << 16) | (i >>> 3)) >>> 0;
+        const e = enricher.ipv4(addr);
+        if (i % 997 === 0) {
+          const expected = fresh.lookup(`3.${i % 8}.${(i >>> 11) & 255}.${(i >>> 3) & 255}`)!;
+          expect({ scope: e.scope, aws: e.aws, vpc: e.vpc }, `${addr}`).toEqual({ scope: expected.scope, aws: expected.aws, vpc: expected.vpc });
+        }
+      }
+    }
+    expect(enricher.ipv4(((3 << 24) | (5 << 16)) >>> 0).aws?.service).toBe('EC2');
+  });
+});
+
 describe('scopes', () => {
   const enricher = new Enricher({ awsRanges: small, inventory: { vpcs: [parseVpcOption('vpc-1=10.0.0.0/16,2600:1f18:4a3:6c00::/56')], subnets: [], interfaces: [] } });
   it.each([

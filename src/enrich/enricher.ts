@@ -32,6 +32,9 @@ let nextEndpointId = 0;
 
 /** Distinct addresses remembered; past this the memo starts over, so memory stays bounded on any input. */
 const MEMO_LIMIT = 200_000;
+/** A power of two well above MEMO_LIMIT, so probe runs stay short (load factor under 0.4). */
+const MEMO_SLOTS = 1 << 19;
+const MEMO_SHIFT = 32 - 19;
 
 /**
  * Says who owns each address of a record: your VPC (CIDRs and interface addresses), AWS (ip-ranges.json), or the
@@ -47,7 +50,12 @@ export class Enricher {
   private readonly interfaceTrie: PrefixTrie;
   private readonly interfaces: KnownInterface[];
   private readonly interned = new Map<number, EndpointInfo>();
-  private readonly memoV4 = new Map<number, EndpointInfo>();
+  // The per-address memo: MEMO_SLOTS slots of (IPv4 address, 1 + index into memoInfos; 0 = empty).
+  private readonly memoKeys = new Uint32Array(MEMO_SLOTS);
+  private readonly memoIds = new Int32Array(MEMO_SLOTS);
+  private memoUsed = 0;
+  private readonly memoInfos: EndpointInfo[] = [];
+  private readonly infoIndexes = new Map<EndpointInfo, number>();
   private readonly words = new Uint32Array(4);
   private readonly plans = new WeakMap<Format, FormatPlan>();
 
@@ -107,14 +115,38 @@ export class Enricher {
   }
 
   ipv4(addr: number): EndpointInfo {
-    let info = this.memoV4.get(addr);
-    if (info === undefined) {
-      if (this.memoV4.size >= MEMO_LIMIT) this.memoV4.clear();
-      const aws = this.aws ? this.aws.trie.lookupV4(addr) : -1;
-      info = this.info(aws, this.networkTrie.lookupV4(addr), this.interfaceTrie.lookupV4(addr), this.scopeTrie.lookupV4(addr));
-      this.memoV4.set(addr, info);
+    // Open addressing on the address itself: cheaper than a Map lookup, and nothing allocated per address.
+    const keys = this.memoKeys;
+    const mask = keys.length - 1;
+    let slot = Math.imul(addr, 0x9e3779b1) >>> MEMO_SHIFT;
+    for (;;) {
+      const id = this.memoIds[slot];
+      if (id === 0) break;
+      if (keys[slot] === addr) return this.memoInfos[id - 1];
+      slot = (slot + 1) & mask;
     }
+    if (this.memoUsed >= MEMO_LIMIT) {
+      // Full: start over, so memory stays bounded however many distinct addresses the input has.
+      this.memoIds.fill(0);
+      this.memoUsed = 0;
+      return this.ipv4(addr);
+    }
+    const aws = this.aws ? this.aws.trie.lookupV4(addr) : -1;
+    const info = this.info(aws, this.networkTrie.lookupV4(addr), this.interfaceTrie.lookupV4(addr), this.scopeTrie.lookupV4(addr));
+    keys[slot] = addr;
+    this.memoIds[slot] = this.infoIndex(info) + 1;
+    this.memoUsed++;
     return info;
+  }
+
+  /** Position of an interned answer in memoInfos (answers are few: one per distinct owner, not per address). */
+  private infoIndex(info: EndpointInfo): number {
+    let index = this.infoIndexes.get(info);
+    if (index === undefined) {
+      index = this.memoInfos.push(info) - 1;
+      this.infoIndexes.set(info, index);
+    }
+    return index;
   }
 
   private ipv6Bytes(buf: Uint8Array, start: number, end: number): EndpointInfo | null {
