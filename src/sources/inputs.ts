@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 
 /** One input: a file, or stdin (`-`). */
 export interface InputSource {
@@ -104,7 +104,11 @@ function fileSource(file: string): InputSource {
 export async function decompressed(stream: Readable, name: string): Promise<Readable> {
   const head = await peek(stream, 4);
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    return pipeline(stream, createGunzip({ chunkSize: READ_CHUNK }), () => {});
+    // Room for a few decompressed chunks: gunzip (on libuv's threads) keeps working while this thread decodes,
+    // instead of the two taking turns.
+    // (Transform options pass through zlib's constructor; its TypeScript type does not list them.)
+    const options = { chunkSize: READ_CHUNK, readableHighWaterMark: 4 * READ_CHUNK } as ZlibOptions;
+    return pipeline(stream, createGunzip(options), () => {});
   }
   if (isParquetMagic(head)) {
     stream.destroy();
