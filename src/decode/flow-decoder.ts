@@ -96,6 +96,8 @@ export class FlowDecoder {
   private rejectField = -1;
   private rejectDetail = '';
   private readonly zone = { hasZone: false };
+  private planFormat: Format | null = null;
+  private plan: Plan | null = null;
 
   constructor(
     private readonly target: DecodeTarget,
@@ -335,7 +337,12 @@ export class FlowDecoder {
    */
   private decodeInOnePass(format: Format, buf: Uint8Array, s: number, end: number): boolean {
     const rec = this.rec;
-    const { types, enums } = planFor(format);
+    // The plan of the last layout is kept at hand: a WeakMap lookup per line is measurable here.
+    if (format !== this.planFormat) {
+      this.plan = planFor(format);
+      this.planFormat = format;
+    }
+    const { types, enums } = this.plan!;
     const starts = rec.starts;
     const ends = rec.ends;
     const kinds = rec.kinds;
