@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCidr, wordMask } from '../src/enrich/ip-words.js';
 import { PrefixTrie, PrefixTrieBuilder } from '../src/enrich/prefix-trie.js';
+import { mulberry32Uint32 } from '../src/sources/generate.js';
 import { median, positiveInt, RUNS } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)); // this file runs as dist/bench/trie.js
@@ -20,15 +21,7 @@ const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.resolve(ROOT, '../shared
 const LOOKUPS = positiveInt('VPCFLOW_BENCH_LOOKUPS', 1_000_000);
 const NAIVE_LOOKUPS = Math.min(10_000, LOOKUPS);
 
-/** mulberry32, so every run times the same addresses. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+const prng = mulberry32Uint32;
 
 /** Prefixes as flat word arrays (1 or 4 words each), for address generation and the naive scan. */
 interface Flat {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isIPv6 } from '../src/decode/bytes.js';
 import { formatIPv6Words, parseCidr, parseIPv6String, parseIPv6Words } from '../src/enrich/ip-words.js';
 import { PrefixTrie, PrefixTrieBuilder } from '../src/enrich/prefix-trie.js';
+import { mulberry32Uint32 } from '../src/sources/generate.js';
 import { SHARED_DATA } from './helpers.js';
 
 // AWS's published ranges, kept beside the project (never copied into it).
@@ -12,15 +13,7 @@ const IP_RANGES = path.join(SHARED_DATA, 'ip-ranges.json');
 const hasIpRanges = existsSync(IP_RANGES);
 if (!hasIpRanges) console.warn(`prefix-trie real-snapshot tests skipped: ${IP_RANGES} is absent`);
 
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+const prng = mulberry32Uint32;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The oracle: prefixes parsed by ipaddr.js, 128-bit arithmetic in BigInt, and a scan of every prefix keeping the

@@ -1,13 +1,11 @@
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FORMAT } from '../decode/format.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
 import { loadEnrichment } from '../enrich/load.js';
-import { generateFlowLogs } from '../sources/generate.js';
+import { writeGenerated } from '../sources/generate.js';
 import { expandInputs, InputError, type InputSource } from '../sources/inputs.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import { ENRICHMENT_OPTIONS, EXIT } from './options.js';
@@ -132,17 +130,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'vpcflow-bench-'));
     const file = path.join(tmp, `generated-${lineCount}.log`);
     process.stderr.write(`vpcflow bench: generating ${lineCount.toLocaleString('en-US')} lines...\n`);
-    const out = createWriteStream(file);
-    let batch = '';
-    for (const line of generateFlowLogs(lineCount, 1, { format: DEFAULT_FORMAT })) {
-      batch += line + '\n';
-      if (batch.length >= 64 * 1024) {
-        if (!out.write(batch)) await once(out, 'drain');
-        batch = '';
-      }
-    }
-    out.end(batch);
-    await once(out, 'close');
+    await writeGenerated(file, lineCount, 1);
     files = [file];
   }
   try {

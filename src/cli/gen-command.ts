@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { parseFormat, FormatError } from '../decode/format.js';
-import { generateFlowLogs } from '../sources/generate.js';
+import { batches, generateFlowLogs } from '../sources/generate.js';
 import { EXIT } from './options.js';
 
 export const GEN_HELP = `vpcflow gen - realistic generated flow logs, the same for the same seed
@@ -58,15 +58,9 @@ export async function genCommand(argv: readonly string[]): Promise<number> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.OK);
   });
-  let batch = '';
-  for (const line of generateFlowLogs(lines, seed, { format, shape, header: v.header })) {
-    batch += line + '\n';
-    if (batch.length >= 64 * 1024) {
-      if (!process.stdout.write(batch)) await once(process.stdout, 'drain');
-      batch = '';
-    }
+  for (const batch of batches(generateFlowLogs(lines, seed, { format, shape, header: v.header }))) {
+    if (!process.stdout.write(batch)) await once(process.stdout, 'drain');
   }
-  if (batch.length > 0 && !process.stdout.write(batch)) await once(process.stdout, 'drain');
   return EXIT.OK;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -10,7 +10,7 @@ import { InventoryError } from '../enrich/inventory.js';
 import { IpRangesError } from '../enrich/ip-ranges.js';
 import { loadEnrichment } from '../enrich/load.js';
 import { HOW_TO_GET_RANGES } from '../enrich/ranges-store.js';
-import { expandInputs, InputError } from '../sources/inputs.js';
+import { describeReadError, expandInputs, InputError } from '../sources/inputs.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
@@ -276,13 +276,6 @@ async function batch(options: CliOptions, logger: Logger, rejectsFd: number | un
   return EXIT.OK;
 }
 
-function describeReadError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
-    return `corrupt or truncated gzip (${e.message})`;
-  }
-  return e?.message ?? String(err);
-}
 
 function drained(stream: Writable): Promise<void> {
   return new Promise((resolve) => {

@@ -5,6 +5,7 @@ import type { DecodedRecord } from '../decode/record.js';
 import type { Reject } from '../decode/rejects.js';
 import { SourceDecoder, type SourceDecoderOptions } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
+import { describeReadError } from '../sources/inputs.js';
 import { openObject, type FlowLogObject } from '../sources/objects.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
@@ -118,7 +119,7 @@ export async function processObject(
     return { id: obj.id, outputs, counts: decoder.counts, bytes };
   } catch (err) {
     for (const file of files.values()) await file.abort().catch(() => {});
-    return { id: obj.id, outputs: [], counts: decoder.counts, bytes, error: describe(err) };
+    return { id: obj.id, outputs: [], counts: decoder.counts, bytes, error: describeReadError(err) };
   }
 }
 
@@ -166,12 +167,4 @@ function parquetFile(file: string): OutputFile {
     },
     abort: () => writer.abort(),
   };
-}
-
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { name?: string };
-  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
-    return `corrupt or truncated gzip (${e.message})`;
-  }
-  return e?.message ?? String(err);
 }

@@ -137,15 +137,6 @@ export function tokenize(buf: Uint8Array, start: number, end: number, starts: In
   return n;
 }
 
-/** Whether the bytes are printable ASCII that needs no escaping inside a JSON string. */
-export function isJsonSafeAscii(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = buf[i];
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
-  }
-  return true;
-}
-
 /** Whether the bytes equal an ASCII string. */
 export function bytesEqual(buf: Uint8Array, start: number, end: number, text: string): boolean {
   if (end - start !== text.length) return false;

@@ -49,13 +49,13 @@ export class Enricher {
   private readonly networks: Network[] = [];
   private readonly interfaceTrie: PrefixTrie;
   private readonly interfaces: KnownInterface[];
-  private readonly interned = new Map<number, EndpointInfo>();
-  // The per-address memo: MEMO_SLOTS slots of (IPv4 address, 1 + index into memoInfos; 0 = empty).
+  /** Every distinct answer so far, and where each is in `answers`, by the key of what the lookups found. */
+  private readonly answers: EndpointInfo[] = [];
+  private readonly answerByKey = new Map<number, number>();
+  // The per-address memo: MEMO_SLOTS slots of (IPv4 address, 1 + index into answers; 0 = empty).
   private readonly memoKeys = new Uint32Array(MEMO_SLOTS);
   private readonly memoIds = new Int32Array(MEMO_SLOTS);
   private memoUsed = 0;
-  private readonly memoInfos: EndpointInfo[] = [];
-  private readonly infoIndexes = new Map<EndpointInfo, number>();
   private readonly words = new Uint32Array(4);
   private readonly plans = new WeakMap<Format, FormatPlan>();
 
@@ -84,10 +84,6 @@ export class Enricher {
       for (const address of eni.addresses) interfaces.add(address.includes(':') ? `${address}/128` : `${address}/32`, i);
     });
     this.interfaceTrie = interfaces.build();
-  }
-
-  get hasAwsRanges(): boolean {
-    return this.aws !== null;
   }
 
   /** Fills `rec.endpoints` for the record's address fields, and `rec.direction` where the format has none. */
@@ -122,7 +118,7 @@ export class Enricher {
     for (;;) {
       const id = this.memoIds[slot];
       if (id === 0) break;
-      if (keys[slot] === addr) return this.memoInfos[id - 1];
+      if (keys[slot] === addr) return this.answers[id - 1];
       slot = (slot + 1) & mask;
     }
     if (this.memoUsed >= MEMO_LIMIT) {
@@ -132,21 +128,11 @@ export class Enricher {
       return this.ipv4(addr);
     }
     const aws = this.aws ? this.aws.trie.lookupV4(addr) : -1;
-    const info = this.info(aws, this.networkTrie.lookupV4(addr), this.interfaceTrie.lookupV4(addr), this.scopeTrie.lookupV4(addr));
+    const index = this.answer(aws, this.networkTrie.lookupV4(addr), this.interfaceTrie.lookupV4(addr), this.scopeTrie.lookupV4(addr));
     keys[slot] = addr;
-    this.memoIds[slot] = this.infoIndex(info) + 1;
+    this.memoIds[slot] = index + 1;
     this.memoUsed++;
-    return info;
-  }
-
-  /** Position of an interned answer in memoInfos (answers are few: one per distinct owner, not per address). */
-  private infoIndex(info: EndpointInfo): number {
-    let index = this.infoIndexes.get(info);
-    if (index === undefined) {
-      index = this.memoInfos.push(info) - 1;
-      this.infoIndexes.set(info, index);
-    }
-    return index;
+    return this.answers[index];
   }
 
   private ipv6Bytes(buf: Uint8Array, start: number, end: number): EndpointInfo | null {
@@ -158,21 +144,22 @@ export class Enricher {
     const [w0, w1, w2, w3] = this.words;
     if (w0 === 0 && w1 === 0 && w2 === 0xffff) return this.ipv4(w3);
     const aws = this.aws ? this.aws.trie.lookupV6(w0, w1, w2, w3) : -1;
-    return this.info(aws, this.networkTrie.lookupV6(w0, w1, w2, w3), this.interfaceTrie.lookupV6(w0, w1, w2, w3), this.scopeTrie.lookupV6(w0, w1, w2, w3));
+    const index = this.answer(aws, this.networkTrie.lookupV6(w0, w1, w2, w3), this.interfaceTrie.lookupV6(w0, w1, w2, w3), this.scopeTrie.lookupV6(w0, w1, w2, w3));
+    return this.answers[index];
   }
 
-  /** One shared EndpointInfo per distinct answer. */
-  private info(awsId: number, networkId: number, interfaceId: number, scopeId: number): EndpointInfo {
+  /** The index in `answers` of the one shared EndpointInfo for what the lookups found (made the first time). */
+  private answer(awsId: number, networkId: number, interfaceId: number, scopeId: number): number {
     const key = (((awsId + 1) * (this.networks.length + 1) + networkId + 1) * (this.interfaces.length + 1) + interfaceId + 1) * 32 + scopeId + 1;
-    let info = this.interned.get(key);
-    if (info === undefined) {
+    let index = this.answerByKey.get(key);
+    if (index === undefined) {
       const aws: AwsRange | null = awsId >= 0 ? this.aws!.entries[awsId] : null;
       const vpc = this.owner(networkId, interfaceId);
       const scope: Scope = vpc ? 'vpc' : aws ? 'aws' : scopeId >= 0 ? this.scopes[scopeId] : 'internet';
-      info = Object.freeze({ id: nextEndpointId++, scope, aws, vpc });
-      this.interned.set(key, info);
+      index = this.answers.push(Object.freeze({ id: nextEndpointId++, scope, aws, vpc })) - 1;
+      this.answerByKey.set(key, index);
     }
-    return info;
+    return index;
   }
 
   private owner(networkId: number, interfaceId: number): VpcOwner | null {

@@ -23,15 +23,21 @@ export interface GenerateOptions {
 
 type Rng = () => number;
 
-/** mulberry32: tiny, fast, and good enough for synthetic data; Math.random cannot be seeded. */
-export function mulberry32(seed: number): Rng {
+/** mulberry32, as unsigned 32-bit integers: tiny, fast, and good enough for synthetic data; Math.random cannot be seeded. */
+export function mulberry32Uint32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** The same sequence as numbers in [0, 1). */
+export function mulberry32(seed: number): Rng {
+  const next = mulberry32Uint32(seed);
+  return () => next() / 4294967296;
 }
 
 function int(r: Rng, lo: number, hi: number): number {
@@ -271,7 +277,7 @@ export function* generateLines(count: number, seed = 1, options: GenerateOptions
 }
 
 /** Joins lines into ~64 KiB strings so the file stream gets few large writes rather than a million small ones. */
-function* batches(lines: Iterable<string>, size = 64 * 1024): Generator<string> {
+export function* batches(lines: Iterable<string>, size = 64 * 1024): Generator<string> {
   let batch = '';
   for (const line of lines) {
     batch += line + '\n';

@@ -77,7 +77,8 @@ async function* walk(dir: string): AsyncGenerator<InputSource | InputError> {
   }
 }
 
-function fileSource(file: string): InputSource {
+/** A local file as an input: opened on demand; gzip and Parquet recognised from the first bytes. */
+export function fileSource(file: string): InputSource {
   return {
     name: file,
     open: async () => {
@@ -187,4 +188,13 @@ function describeFsError(err: unknown): string {
     default:
       return e?.message ?? String(err);
   }
+}
+
+/** A reading error as a person should see it: a broken gzip stream is named as such. */
+export function describeReadError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
+    return `corrupt or truncated gzip (${e.message})`;
+  }
+  return e?.message ?? String(err);
 }

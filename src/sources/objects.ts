@@ -1,10 +1,9 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { decompressed, InputError } from './inputs.js';
-import { fileByteSource, isParquetMagic, parquetToText, type AsyncByteSource } from './parquet.js';
-import { listFlowLogObjects, openS3Object, parseS3Url, readS3Range, type S3Location } from './s3.js';
+import { fileSource, InputError } from './inputs.js';
+import { parquetToText, type AsyncByteSource } from './parquet.js';
+import { listFlowLogObjects, parseS3Url, readS3Range, s3Input, type S3Location } from './s3.js';
 import { keyMatches, parseFlowLogKey, type FlowLogKey, type KeyFilter } from './s3-layout.js';
 
 /**
@@ -26,7 +25,8 @@ export interface FlowLogObject {
 
 /** The object as flow-log text: gunzipped, or Parquet turned into a header line and record lines. */
 export function openObject(obj: FlowLogObject, client: S3Client | null): Promise<AsyncIterable<Buffer>> {
-  if (obj.location.kind === 'local') return openLocal(obj.location.path, obj.info);
+  // A local file is opened like any file input: gzip and Parquet are recognised from their first bytes.
+  if (obj.location.kind === 'local') return fileSource(obj.location.path).open();
   if (!client) throw new Error(`${obj.id}: no S3 client`);
   return openS3(client, obj.location.bucket, obj.location.key, obj.etag, obj.size, obj.info);
 }
@@ -61,18 +61,6 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-async function openLocal(file: string, info: FlowLogKey): Promise<AsyncIterable<Buffer>> {
-  const handle = await fs.open(file, 'r');
-  const head = Buffer.alloc(4);
-  await handle.read(head, 0, 4, 0);
-  await handle.close();
-  if (isParquetMagic(head) || info.format === 'parquet') {
-    const source = await fileByteSource(file);
-    return closing(parquetToText(source, file), () => source.close());
-  }
-  return decompressed(createReadStream(file, { highWaterMark: 256 * 1024 }), file);
-}
-
 /** The flow-log objects under an S3 URL, matching the filter. */
 export async function* s3Objects(client: S3Client, url: string | S3Location, filter: KeyFilter = {}): AsyncGenerator<FlowLogObject> {
   const location = typeof url === 'string' ? parseS3Url(url) : url;
@@ -93,14 +81,5 @@ async function openS3(client: S3Client, bucket: string, key: string, etag: strin
     };
     return parquetToText(source, `s3://${bucket}/${key}`);
   }
-  const body = await openS3Object(client, bucket, key, etag);
-  return decompressed(body instanceof Readable ? body : Readable.from(body), `s3://${bucket}/${key}`);
-}
-
-async function* closing(source: AsyncIterable<Buffer>, close: () => Promise<void>): AsyncGenerator<Buffer> {
-  try {
-    yield* source;
-  } finally {
-    await close();
-  }
+  return s3Input(client, { bucket, key, etag }).open();
 }
