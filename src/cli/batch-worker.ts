@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { EnrichmentSources } from '../enrich/load.js';
 import { loadEnrichment } from '../enrich/load.js';
 import type { FlowLogObject } from '../sources/objects.js';
-import { createS3Client, type S3ClientOptions } from '../sources/s3.js';
+import type { S3ClientOptions } from '../sources/s3.js';
 import { OUTPUT_WINDOW, type WorkerMessage } from './batch.js';
 import { processObject, type ObjectSettings } from './process-object.js';
 
@@ -32,9 +32,14 @@ port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; b
     return;
   }
   const obj = m.obj;
-  if (obj.location.kind === 's3') client ??= createS3Client(s3);
+  void processIn(obj);
+});
+
+async function processIn(obj: FlowLogObject): Promise<void> {
+  // Loaded on demand: the SDK costs ~150 ms of start-up in every worker.
+  if (obj.location.kind === 's3') client ??= (await import('../sources/s3.js')).createS3Client(s3);
   let lastProgress = 0;
-  void processObject(obj, settings, enricher, client, {
+  const result = await processObject(obj, settings, enricher, client, {
     reject: (reject) => send({ type: 'reject', reject }),
     progress: (bytes) => {
       // A message per chunk would cost more than the chunk; a few per second are enough for a progress bar.
@@ -46,12 +51,16 @@ port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; b
     },
     output: async (chunk) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      // Its own ArrayBuffer, so it moves to the main thread without a copy.
-      const owned = new Uint8Array(bytes.byteLength);
-      owned.set(bytes);
+      // Its own ArrayBuffer, so it moves to the main thread without a copy (writers hand out chunks that have one).
+      let owned: Uint8Array = bytes;
+      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) {
+        owned = new Uint8Array(bytes.byteLength);
+        owned.set(bytes);
+      }
       unwritten += owned.byteLength;
-      send({ type: 'output', chunk: owned }, [owned.buffer]);
+      send({ type: 'output', chunk: owned }, [owned.buffer as ArrayBuffer]);
       if (unwritten >= OUTPUT_WINDOW) await new Promise<void>((resolve) => (waitingForRoom = resolve));
     },
-  }).then((result) => send({ type: 'done', result }));
-});
+  });
+  send({ type: 'done', result });
+}

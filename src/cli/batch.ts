@@ -1,22 +1,20 @@
 import os from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { emptyCounts, type DecodeCounts } from '../decode/flow-decoder.js';
+import { emptyCounts, sameState, type DecodeCounts, type DecoderState } from '../decode/flow-decoder.js';
 import { REJECT_REASONS, type Reject } from '../decode/rejects.js';
 import type { Enricher } from '../enrich/enricher.js';
 import type { EnrichmentSources } from '../enrich/load.js';
 import { localObjects, s3Objects, type FlowLogObject } from '../sources/objects.js';
-import { createS3Client, type S3ClientOptions } from '../sources/s3.js';
-import type { KeyFilter } from '../sources/s3-layout.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import type { S3ClientOptions } from '../sources/s3.js';
+import { parseS3Url, type KeyFilter } from '../sources/s3-layout.js';
 import { Manifest } from '../sinks/manifest.js';
-import { S3Manifest, uploadOutputs } from '../sinks/s3-out.js';
-import { parseS3Url } from '../sources/s3.js';
 import { outputStem, removeStaleTemps } from '../sinks/out-dir.js';
-import { processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
+import { filePartsFor, processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
 
 export interface BatchOptions {
   /** `s3://bucket/prefix` URLs and local files or directories of downloaded exports. */
@@ -60,10 +58,10 @@ class ListingError {
  * All objects named by the inputs, in order: S3 prefixes are listed page by page, as they are consumed. An input that
  * cannot be listed (to the end) is reported as a ListingError and the next one goes on.
  */
-async function* allObjects(options: BatchOptions, client: () => S3Client): AsyncGenerator<FlowLogObject | ListingError> {
+async function* allObjects(options: BatchOptions, client: () => Promise<S3Client>): AsyncGenerator<FlowLogObject | ListingError> {
   for (const input of options.inputs) {
     try {
-      if (input.startsWith('s3://')) yield* s3Objects(client(), input, options.filter);
+      if (input.startsWith('s3://')) yield* s3Objects(await client(), input, options.filter);
       else yield* localObjects(input, options.filter);
     } catch (err) {
       yield new ListingError(input, (err as Error)?.message ?? String(err));
@@ -79,13 +77,15 @@ async function* allObjects(options: BatchOptions, client: () => S3Client): Async
  */
 export async function runBatch(options: BatchOptions, isInterrupted: () => boolean): Promise<BatchSummary> {
   let s3: S3Client | null = null;
-  const client = () => (s3 ??= createS3Client(options.s3));
-  // Output to S3: each object's files are written to a local staging directory, then uploaded and removed.
+  // The SDK is loaded only for S3 inputs or outputs: it costs ~150 ms of start-up.
+  const client = async () => (s3 ??= (await import('../sources/s3.js')).createS3Client(options.s3));
   const s3Out = options.settings.outDir?.startsWith('s3://') ? parseS3Url(options.settings.outDir) : null;
+  const { S3Manifest, uploadOutputs } = s3Out ? await import('../sinks/s3-out.js') : { S3Manifest: null, uploadOutputs: null };
+  // Output to S3: each object's files are written to a local staging directory, then uploaded and removed.
   const staging = s3Out ? mkdtempSync(path.join(os.tmpdir(), 'vpcflow-out-')) : null;
   if (staging) options = { ...options, settings: { ...options.settings, outDir: staging } };
   const outDir = options.settings.outDir;
-  const manifest = s3Out ? await S3Manifest.open(client(), s3Out) : outDir ? await Manifest.open(outDir) : null;
+  const manifest = S3Manifest && s3Out ? await S3Manifest.open(await client(), s3Out) : outDir ? await Manifest.open(outDir) : null;
   if (outDir && !s3Out) {
     const stale = await removeStaleTemps(outDir);
     if (stale > 0) options.logger.info(`removed ${stale} unfinished temporary file${stale === 1 ? '' : 's'} of an earlier run`);
@@ -115,24 +115,50 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
       for (const resolve of next) resolve();
     }
   };
-  const writeOut = async (id: string, chunk: string | Buffer) => {
-    await waitTurn(id);
+  const write = async (chunk: string | Buffer) => {
     if (!options.stdout.write(chunk)) await new Promise((resolve) => options.stdout.once('drain', resolve));
   };
+
+  // Parts of one big file (shared between the workers): the lines and decoder state the parts written so far
+  // ended with, by file. A part's rejects are numbered from its own start, so they are held until its turn.
+  const continued = new Map<string, { lines: number; state: DecoderState | null }>();
 
   const running = new Set<Promise<void>>();
   const claimed = new Map<string, string>();
   const run = async (obj: FlowLogObject) => {
     order.push(obj.id);
     progress.started(obj);
+    const part = obj.part;
+    if (part?.index === 0) continued.set(part.file, { lines: 0, state: null });
+    // Whether a part started in the state the one before it ended in; asked only on its turn, when that is known.
+    let startedRight: boolean | undefined;
+    const isRight = () => (startedRight ??= !part || part.index === 0 || sameState(part.state!, continued.get(part.file)?.state ?? part.state!));
+    const held: Reject[] = [];
     const hooks = {
-      output: (chunk: string | Buffer) => writeOut(obj.id, chunk),
-      reject: options.reportReject,
+      output: async (chunk: string | Buffer) => {
+        await waitTurn(obj.id);
+        if (isRight()) await write(chunk);
+      },
+      reject: part ? (r: Reject) => void held.push(r) : options.reportReject,
       progress: (bytes: number) => progress.bytes(obj.id, bytes),
     };
     let result: ObjectResult;
     try {
-      result = pool ? await pool.process(obj, hooks) : await processObject(obj, options.settings, options.enricher, obj.location.kind === 's3' ? client() : null, hooks);
+      result = pool ? await pool.process(obj, hooks) : await processObject(obj, options.settings, options.enricher, obj.location.kind === 's3' ? await client() : null, hooks);
+      if (part) {
+        await waitTurn(obj.id);
+        const before = continued.get(part.file)!;
+        if (!isRight()) {
+          // The part before ended under another header than the file's head (a concatenated export of another
+          // format): this part is decoded again, here, from the right state; what it wrote was held back.
+          held.length = 0;
+          const again: FlowLogObject = { ...obj, part: { ...part, state: before.state } };
+          result = await processObject(again, options.settings, options.enricher, null, { output: write, reject: (r) => void held.push(r) });
+        }
+        for (const r of held) options.reportReject({ ...r, line: r.line + before.lines });
+        continued.set(part.file, { lines: before.lines + result.counts.lines, state: result.endState });
+        if (part.last) continued.delete(part.file);
+      }
     } finally {
       finishTurn(obj.id);
     }
@@ -143,7 +169,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
     let outputs = result.outputs;
     if (!result.error && s3Out) {
       try {
-        outputs = await uploadOutputs(client(), s3Out, staging!, result.outputs);
+        outputs = await uploadOutputs!(await client(), s3Out, staging!, result.outputs);
       } catch (err) {
         result = { ...result, error: `cannot upload its output to s3://${s3Out.bucket}/${s3Out.prefix}: ${(err as Error).message}` };
       }
@@ -151,7 +177,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
     if (result.error) {
       summary.failed++;
       options.logger.error({ object: obj.id, reason: result.error }, `${obj.id}: ${result.error}`);
-    } else {
+    } else if (!part || part.index === 0) {
       summary.objects++;
       await manifest?.add({ id: obj.id, etag: obj.etag, outputs, records: result.counts.records, rejected: result.counts.rejected });
     }
@@ -184,9 +210,12 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
         summary.skipped++;
         continue;
       }
-      const task: Promise<void> = run(obj).finally(() => running.delete(task));
-      running.add(task);
-      if (running.size >= options.concurrency) await Promise.race(running);
+      // One big file is shared between the workers in parts, when its output goes to stdout in one piece.
+      for (const one of (pool && !outDir && (await filePartsFor(obj, options.settings))) || [obj]) {
+        const task: Promise<void> = run(one).finally(() => running.delete(task));
+        running.add(task);
+        if (running.size >= options.concurrency) await Promise.race(running);
+      }
     }
     await Promise.all(running);
   } finally {

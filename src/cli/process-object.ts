@@ -1,11 +1,13 @@
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DecodeCounts } from '../decode/flow-decoder.js';
+import type { DecodeCounts, DecoderState } from '../decode/flow-decoder.js';
 import type { DecodedRecord } from '../decode/record.js';
 import type { Reject } from '../decode/rejects.js';
 import { SourceDecoder, type SourceDecoderOptions } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
 import { describeReadError } from '../sources/inputs.js';
+import { PART_BYTES, partRanges } from '../sources/file-parts.js';
 import { openObject, type FlowLogObject } from '../sources/objects.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
@@ -41,6 +43,8 @@ export interface ObjectResult {
   bytes: number;
   /** Why the object failed for good (outputs are then removed). */
   error?: string;
+  /** Where decoding stood at its end (null for a JSON document): where the next part of the same file goes on. */
+  endState: DecoderState | null;
 }
 
 /** One output file of an object (text formats: one; Parquet: one per hive partition the records fall in). */
@@ -64,7 +68,8 @@ export async function processObject(
   hooks: ObjectHooks,
 ): Promise<ObjectResult> {
   const files = new Map<string, OutputFile>();
-  const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings) : null;
+  // A part after the first continues the output of the one before it: no second CSV header row.
+  const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings, (obj.part?.index ?? 0) === 0) : null;
   let failure: Error | null = null;
 
   const fileFor = (rec: DecodedRecord): OutputFile | null => {
@@ -93,7 +98,9 @@ export async function processObject(
     },
     settings.decoder,
   );
-  decoder.begin(obj.id);
+  // Parts report lines under the file's name (numbered from the part's start; the caller adds the lines before it).
+  if (obj.part) decoder.begin(obj.part.file, obj.part.state ?? undefined);
+  else decoder.begin(obj.id);
   let bytes = 0;
   try {
     for await (const chunk of await openObject(obj, client)) {
@@ -116,16 +123,53 @@ export async function processObject(
     }
     const outputs: string[] = [];
     for (const file of files.values()) outputs.push(await file.commit());
-    return { id: obj.id, outputs, counts: decoder.counts, bytes };
+    return { id: obj.id, outputs, counts: decoder.counts, bytes, endState: decoder.state };
   } catch (err) {
     for (const file of files.values()) await file.abort().catch(() => {});
-    return { id: obj.id, outputs: [], counts: decoder.counts, bytes, error: describeReadError(err) };
+    return { id: obj.id, outputs: [], counts: decoder.counts, bytes, error: describeReadError(err), endState: decoder.state };
   }
 }
 
-function textWriter(settings: ObjectSettings): RecordWriter {
+/** Bytes of a file's head read to learn the shape and header its later parts start with. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * A big plain local file as parts for the workers to share, or null when it is small or cannot be split: gzip and
+ * Parquet (no way to start in the middle), JSON documents. Later parts start in the state the decoder is in after
+ * the file's head; runBatch checks that guess against where the part before really ended.
+ */
+export async function filePartsFor(obj: FlowLogObject, settings: ObjectSettings): Promise<FlowLogObject[] | null> {
+  if (obj.location.kind !== 'local' || obj.part || settings.output === 'parquet' || settings.decoder.shape === 'json') return null;
+  if (obj.size < 2 * PART_BYTES) return null;
+  const file = obj.location.path;
+  const head = Buffer.alloc(HEAD_BYTES);
+  const fh = await open(file, 'r');
+  let bytes: number;
+  try {
+    bytes = (await fh.read(head, 0, HEAD_BYTES, 0)).bytesRead;
+  } finally {
+    await fh.close();
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return null;
+  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return null;
+  const lastLine = head.lastIndexOf(0x0a, bytes - 1);
+  if (lastLine < 0) return null;
+  const decoder = new SourceDecoder({ record() {}, reject() {} }, settings.decoder);
+  decoder.begin(file);
+  decoder.push(head.subarray(0, lastLine + 1));
+  const state = decoder.state;
+  if (state === null || state.shape === null) return null;
+  const ranges = partRanges(obj.size);
+  return ranges.map(({ start, end }, index) => ({
+    ...obj,
+    id: `${obj.id} (part ${index + 1} of ${ranges.length})`,
+    part: { file, index, last: index === ranges.length - 1, start, end, state: index === 0 ? null : state },
+  }));
+}
+
+function textWriter(settings: ObjectSettings, headerRow = true): RecordWriter {
   const options = { fields: settings.fields, isoTimes: settings.isoTimes };
-  return settings.output === 'csv' ? new CsvWriter(options) : new NdjsonWriter(options);
+  return settings.output === 'csv' ? new CsvWriter({ ...options, headerRow }) : new NdjsonWriter(options);
 }
 
 function outputName(obj: FlowLogObject, settings: ObjectSettings, rec: DecodedRecord): string {

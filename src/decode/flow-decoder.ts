@@ -21,6 +21,20 @@ export interface DecodeTarget {
   reject(reject: Reject): void;
 }
 
+/**
+ * Where a source's decoding stands between lines: its shape and the header line in effect. A part of a file decoded
+ * on its own (a worker's share of one big file) starts from the state the lines before it left.
+ */
+export interface DecoderState {
+  shape: InputShape | null;
+  /** The header line in effect (its field names joined by single spaces), or null for headerless input. */
+  header: string | null;
+}
+
+export function sameState(a: DecoderState, b: DecoderState): boolean {
+  return a.shape === b.shape && a.header === b.header;
+}
+
 /** What happened to the lines read so far. lines = records + rejects + headers + blank. */
 export interface DecodeCounts {
   lines: number;
@@ -93,6 +107,7 @@ export class FlowDecoder {
   private source = '-';
   private shape: InputShape | undefined;
   private headerFormat: Format | null = null;
+  private headerText: string | null = null;
   private rejectField = -1;
   private rejectDetail = '';
   private readonly zone = { hasZone: false };
@@ -113,12 +128,18 @@ export class FlowDecoder {
     this.fixedShape = options.shape === 'auto' ? undefined : options.shape;
   }
 
-  /** Starts a new source: its own line numbers, shape detection and header. */
-  beginSource(name: string): void {
+  /** Starts a new source: its own line numbers, shape detection and header, or those of `state` to go on from. */
+  beginSource(name: string, state?: DecoderState): void {
     this.source = name;
-    this.shape = this.fixedShape;
+    this.shape = state?.shape ?? this.fixedShape;
     this.headerFormat = null;
+    this.headerText = null;
+    if (state?.header) this.useHeader(state.header.split(' '));
     this.rec.source = name;
+  }
+
+  get state(): DecoderState {
+    return { shape: this.shape ?? null, header: this.headerText };
   }
 
   /** Decodes one line (without its `\n`); `lineNo` is 1-based within the source. */
@@ -445,6 +466,12 @@ export class FlowDecoder {
     if (!knownField(firstToken)) return false;
     const tokens: string[] = [];
     for (let i = 0; i < n; i++) tokens.push(Buffer.prototype.toString.call(buf, 'latin1', starts[i], ends[i]));
+    if (!this.useHeader(tokens)) return false;
+    this.counts.headers++;
+    return true;
+  }
+
+  private useHeader(tokens: string[]): boolean {
     const text = tokens.join(' ');
     let format = headerFormats.get(text);
     if (!format) {
@@ -454,7 +481,7 @@ export class FlowDecoder {
       if (headerFormats.size < 1000) headerFormats.set(text, format);
     }
     this.headerFormat = format;
-    this.counts.headers++;
+    this.headerText = text;
     return true;
   }
 

@@ -1,5 +1,5 @@
 import type { InputShape } from './envelope.js';
-import { FlowDecoder, type DecodeTarget, type DecoderOptions } from './flow-decoder.js';
+import { FlowDecoder, type DecodeTarget, type DecoderOptions, type DecoderState } from './flow-decoder.js';
 import { JsonEventExtractor } from './json-events.js';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './line-framer.js';
 
@@ -48,10 +48,19 @@ export class SourceDecoder {
     return this.decoder.counts;
   }
 
-  begin(source: string): void {
-    this.decoder.beginSource(source);
+  /** The decoder's state for lines read as lines; null while undecided or for a JSON document (it cannot be split). */
+  get state(): DecoderState | null {
+    return this.mode === 'lines' ? this.decoder.state : null;
+  }
+
+  /**
+   * Starts a source. With `state`, the source is the rest of one already begun (a part of a big file, from a line
+   * start): lines, in that shape and under that header.
+   */
+  begin(source: string, state?: DecoderState): void {
+    this.decoder.beginSource(source, state);
     this.framer.reset();
-    this.mode = this.forced ?? 'sniff';
+    this.mode = state ? 'lines' : (this.forced ?? 'sniff');
     this.sniffed = [];
     this.sniffedBytes = 0;
     this.waitingFor = 'content';

@@ -2,6 +2,11 @@ import type { DecodedRecord } from '../decode/record.js';
 import { FlatRows, type FlatRowsOptions } from './flat-rows.js';
 import type { RecordWriter } from './record-writer.js';
 
+export interface CsvOptions extends FlatRowsOptions {
+  /** Start with the header row (default); false continues an output that already has one. */
+  headerRow?: boolean;
+}
+
 /** RFC 4180 CSV with a header row; null is an empty cell, lists (tcp_flags_names) are joined with `|`. */
 export class CsvWriter implements RecordWriter {
   private out = '';
@@ -9,8 +14,9 @@ export class CsvWriter implements RecordWriter {
   private readonly rows: FlatRows;
   readonly holding = false;
 
-  constructor(options: FlatRowsOptions = {}, onDroppedColumns?: (keys: string[]) => void) {
+  constructor(options: CsvOptions = {}, onDroppedColumns?: (keys: string[]) => void) {
     this.rows = new FlatRows(options, onDroppedColumns);
+    this.headerWritten = options.headerRow === false;
   }
 
   write(rec: DecodedRecord): void {

@@ -24,6 +24,7 @@ interface Layout {
   readonly columns: readonly Column[];
   /** Every column's `{"key":` / `,"key":`, one after the other, and where each starts (one more entry: the end). */
   readonly prefixBytes: Uint8Array;
+  readonly prefixView: DataView;
   readonly prefixStart: Int32Array;
   /** The field index of a `field` column, -1 for derived ones: typed arrays keep the hot loop off objects. */
   readonly fieldIndex: Int32Array;
@@ -36,6 +37,18 @@ const INITIAL_CAPACITY = 1 << 20;
 const QUOTE = 0x22;
 
 /**
+ * Copies src[s, e) to out at p, four bytes at a time where it can, and returns the new position. Tokens and keys
+ * are short (2-25 bytes): a native copy costs ~55 ns of call overhead, a byte loop ~1 ns per byte, and word moves
+ * through DataViews (inlined by the JIT) about a third of that. Callers have made room for the whole run.
+ */
+function copyRun(outView: DataView, out: Uint8Array, p: number, srcView: DataView, src: Uint8Array, s: number, e: number): number {
+  let k = s;
+  for (; k + 4 <= e; k += 4, p += 4) outView.setInt32(p, srcView.getInt32(k));
+  for (; k < e; k++) out[p++] = src[k];
+  return p;
+}
+
+/**
  * One JSON object per line, serialised straight from the decoded bytes into a Buffer: keys are pre-encoded per
  * format, numbers, addresses and plain text are copied byte for byte from the validated tokens, and derived
  * values come from small caches. Building strings per field instead made NDJSON cost 3-4x the decoding itself, most of it
@@ -43,7 +56,11 @@ const QUOTE = 0x22;
  */
 export class NdjsonWriter implements RecordWriter {
   private buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private pos = 0;
+  /** A view of the input chunk the records point into; chunks change far less often than records. */
+  private src: Uint8Array | null = null;
+  private srcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private readonly layouts = new WeakMap<readonly Column[], Layout>();
   private readonly protocolJson: (Buffer | undefined)[] = [];
   private readonly flagsJson: (Buffer | undefined)[] = [];
@@ -66,14 +83,21 @@ export class NdjsonWriter implements RecordWriter {
     // The common cases are written with a local buffer and position; the rare ones (escaping, derived values)
     // go through methods that may grow the buffer, so both are reloaded after them.
     let out = this.buf;
+    let outView = this.view;
     let p = this.pos;
     const kinds = rec.kinds;
     const starts = rec.starts;
     const ends = rec.ends;
     const src = rec.buf;
+    if (src !== this.src) {
+      this.src = src;
+      this.srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    }
+    const srcView = this.srcView;
+    const prefixView = layout.prefixView;
     const count = columns.length;
     for (let c = 0; c < count; c++) {
-      for (let k = prefixStart[c], e = prefixStart[c + 1]; k < e; k++) out[p++] = prefixBytes[k];
+      p = copyRun(outView, out, p, prefixView, prefixBytes, prefixStart[c], prefixStart[c + 1]);
       const i = fieldIndex[c];
       const kind = i >= 0 ? kinds[i] : -1;
       if (kind === KIND_NUMBER) {
@@ -81,13 +105,13 @@ export class NdjsonWriter implements RecordWriter {
         const s0 = starts[i];
         const e = ends[i];
         if (src[s0] !== 0x30 || e - s0 === 1) {
-          for (let k = s0; k < e; k++) out[p++] = src[k];
+          p = copyRun(outView, out, p, srcView, src, s0, e);
         } else {
           p += out.write(String(rec.numbers[i]), p, 'latin1');
         }
       } else if (kind === KIND_IPV4 || kind === KIND_IPV6) {
         out[p++] = QUOTE;
-        for (let k = starts[i], e = ends[i]; k < e; k++) out[p++] = src[k];
+        p = copyRun(outView, out, p, srcView, src, starts[i], ends[i]);
         out[p++] = QUOTE;
       } else if (kind === KIND_NULL) {
         out[p++] = 0x6e; // null
@@ -99,6 +123,7 @@ export class NdjsonWriter implements RecordWriter {
         if (kind === -1) this.writeDerived(rec, columns[c]);
         else this.writeText(rec, i);
         out = this.buf;
+        outView = this.view;
         p = this.pos;
       }
     }
@@ -125,9 +150,11 @@ export class NdjsonWriter implements RecordWriter {
       const prefixes = columns.map((c, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(c.key) + ':'));
       const prefixStart = new Int32Array(columns.length + 1);
       prefixes.forEach((b, i) => (prefixStart[i + 1] = prefixStart[i] + b.length));
+      const prefixBytes = Buffer.concat(prefixes);
       layout = {
         columns,
-        prefixBytes: Buffer.concat(prefixes),
+        prefixBytes,
+        prefixView: new DataView(prefixBytes.buffer, prefixBytes.byteOffset, prefixBytes.length),
         prefixStart,
         fieldIndex: Int32Array.from(columns, (c) => (c.source === 'field' ? c.index : -1)),
       };
@@ -143,6 +170,7 @@ export class NdjsonWriter implements RecordWriter {
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
     this.buf.copy(bigger, 0, 0, this.pos);
     this.buf = bigger;
+    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.length);
   }
 
   private copy(bytes: Buffer): void {

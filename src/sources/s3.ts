@@ -16,21 +16,9 @@ import { FILE_WINDOW_MS, isFlowLogObjectKey, keyMatches, parseFlowLogKey, type F
 // ---------------------------------------------------------------------------------------------------------------
 // URLs
 
-export interface S3Location {
-  bucket: string;
-  prefix: string;
-}
-
-/** `s3://bucket/some/prefix` (the prefix may be empty, and is taken as written: no percent-decoding). */
-export function parseS3Url(url: string): S3Location {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(?:\/(.*))?$/i.exec(url);
-  if (!m) throw new Error(`not an S3 URL: "${url}" (expected s3://bucket/prefix)`);
-  if (m[1].toLowerCase() !== 's3') throw new Error(`not an S3 URL: "${url}" has the scheme ${m[1]}:// (expected s3://bucket/prefix)`);
-  const bucket = m[2];
-  if (bucket === '') throw new Error(`no bucket name in "${url}" (expected s3://bucket/prefix)`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket)) throw new Error(`invalid bucket name "${bucket}" in "${url}"`);
-  return { bucket, prefix: m[3] ?? '' };
-}
+// Pure, so that naming an S3 output does not load the SDK; re-exported here for the library API.
+export { parseS3Url, type S3Location } from './s3-layout.js';
+import type { S3Location } from './s3-layout.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Client
