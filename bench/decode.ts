@@ -6,11 +6,14 @@
  * then the next round) so that CPU frequency drift, page cache state and GC pressure spread evenly over all of
  * them, and the median of the rounds is reported. A first, untimed round warms the cache and the JIT.
  *
- * Environment: VPCFLOW_BENCH_LINES (default 1000000), VPCFLOW_BENCH_RUNS (default 5).
+ * Environment: VPCFLOW_BENCH_LINES (default 1000000), VPCFLOW_BENCH_RUNS (default 5), VPCFLOW_IP_RANGES (default
+ * ../shared/data/ip-ranges.json; without it the enrichment, gzip and workers rows are left out).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, createReadStream, openSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +21,18 @@ import split2 from 'split2';
 import { DEFAULT_FORMAT } from '../src/decode/format.js';
 import { KIND_NUMBER, type DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder } from '../src/decode/source-decoder.js';
+import type { Enricher } from '../src/enrich/enricher.js';
+import { loadEnrichment } from '../src/enrich/load.js';
 import { NdjsonWriter } from '../src/sinks/ndjson.js';
+import { fileSource } from '../src/sources/inputs.js';
 import { benchInput, LINES, median, ROOT, RUNS, SEED } from './common.js';
+
+/** The real snapshot, as the issue's targets are stated with it; the enrichment rows are left out without it. */
+const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.join(ROOT, '..', 'shared', 'data', 'ip-ranges.json');
+/** A few VPC CIDRs, as a user with a handful of VPCs passes them. */
+const VPCS = ['vpc-0a=10.0.0.0/16', 'vpc-0b=10.1.0.0/16', 'vpc-0c=172.31.0.0/16'];
+const ENRICH_ARGS = ['--ip-ranges', IP_RANGES, ...VPCS.flatMap((v) => ['--vpc', v])];
+let enricher: Enricher | null = null;
 
 const RESULTS = path.join(ROOT, 'bench', 'RESULTS.md');
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -97,6 +110,50 @@ async function naiveNdjson(file: string): Promise<Outcome> {
   return { lines, outputChars };
 }
 
+/** Node's own gunzip and a newline count: the floor for gzip input. */
+async function gunzipAlone(file: string): Promise<Outcome> {
+  let lines = 0;
+  for await (const chunk of createReadStream(file + '.gz').pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    let i = chunk.indexOf(10);
+    while (i !== -1) {
+      lines++;
+      i = chunk.indexOf(10, i + 1);
+    }
+  }
+  return { lines };
+}
+
+/** Decode (+ enrich, + NDJSON) from any byte stream; what every in-process vpcflow row runs. */
+async function decodeStream(chunks: AsyncIterable<Buffer>, withEnricher: Enricher | null, writer: NdjsonWriter | null): Promise<Outcome> {
+  let bytesSum = 0;
+  let rejects = 0;
+  let outputChars = 0;
+  const decoder = new SourceDecoder({
+    record(rec: DecodedRecord) {
+      if (rec.kinds[BYTES_FIELD] === KIND_NUMBER) bytesSum += rec.numbers[BYTES_FIELD];
+      if (withEnricher) withEnricher.enrich(rec);
+      if (writer) writer.write(rec);
+    },
+    reject() {
+      rejects++;
+    },
+  });
+  decoder.begin('bench');
+  for await (const chunk of chunks) {
+    decoder.push(chunk);
+    if (writer) outputChars += writer.take().length;
+  }
+  decoder.end();
+  if (writer) outputChars += writer.take().length;
+  return { lines: decoder.counts.records, rejects: rejects + decoder.counts.rejected, bytesSum, outputChars: writer ? outputChars : undefined };
+}
+
+const chunksOf = (file: string) => createReadStream(file, { highWaterMark: CLI_CHUNK }) as AsyncIterable<Buffer>;
+const decodeEnrich = (file: string) => decodeStream(chunksOf(file), enricher, null);
+const decodeEnrichNdjson = (file: string) => decodeStream(chunksOf(file), enricher, new NdjsonWriter());
+/** The .gz the way the CLI opens it (gunzip working ahead on libuv's threads while this thread decodes). */
+const decodeEnrichGzip = async (file: string) => decodeStream(await fileSource(file + '.gz').open(), enricher, null);
+
 async function decodeOnly(file: string): Promise<Outcome> {
   let bytesSum = 0;
   let rejects = 0;
@@ -136,22 +193,41 @@ async function decodeNdjson(file: string): Promise<Outcome> {
 
 let devNull: number | undefined;
 
-async function cli(file: string): Promise<Outcome> {
+async function cli(file: string, args = ['--no-enrich']): Promise<Outcome> {
   devNull ??= openSync(os.devNull, 'w');
-  const child = spawn(process.execPath, [CLI, '-q', '--no-enrich', file], { stdio: ['ignore', devNull, 'inherit'] });
+  const child = spawn(process.execPath, [CLI, '-q', ...args, file], { stdio: ['ignore', devNull, 'inherit'] });
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
   if (code !== 0) throw new Error(`CLI exited with ${signal ?? code}`);
   // The CLI prints nothing we read back; the line count is taken on trust from its exit status.
   return { lines: LINES };
 }
 
-const CONTENDERS: Contender[] = [
+interface Target {
+  /** The row whose time this row's is compared with, and the largest ratio allowed (issue 5). */
+  against: string;
+  atMost: number;
+}
+
+const ENRICHED = existsSync(IP_RANGES);
+
+const CONTENDERS: (Contender & { target?: Target })[] = [
   { name: 'floor (read + count \\n)', run: floor },
   { name: 'naive baseline (split2)', run: naive },
-  { name: 'vpcflow decode-only', run: decodeOnly },
+  { name: 'vpcflow decode-only', run: decodeOnly, target: { against: 'floor', atMost: 2.5 } },
   { name: 'naive + JSON.stringify', run: naiveNdjson },
   { name: 'vpcflow decode + NDJSON', run: decodeNdjson },
-  { name: 'vpcflow CLI end-to-end', run: cli },
+  { name: 'vpcflow CLI end-to-end', run: (f) => cli(f) },
+  ...(ENRICHED
+    ? [
+        { name: 'vpcflow decode + enrich', run: decodeEnrich, target: { against: 'floor', atMost: 3.5 } },
+        { name: 'vpcflow decode + enrich + NDJSON', run: decodeEnrichNdjson, target: { against: 'floor', atMost: 8 } },
+        { name: 'gunzip alone (node zlib)', run: gunzipAlone },
+        { name: 'vpcflow decode + enrich, .gz', run: decodeEnrichGzip, target: { against: 'gunzip', atMost: 1.1 } },
+        { name: 'CLI enrich + NDJSON, 1 thread', run: (f: string) => cli(f, ENRICH_ARGS) },
+        // × 1 thread at most 1/1.7: two workers at least 1.7 times the one-thread rate.
+        { name: 'CLI enrich + NDJSON, --workers 2', run: (f: string) => cli(f, [...ENRICH_ARGS, '--workers', '2']), target: { against: 'CLI enrich + NDJSON, 1', atMost: 1 / 1.7 } },
+      ]
+    : []),
 ];
 
 /** Reference sum of the bytes field, from the naive run, which every decoder must match. */
@@ -196,6 +272,16 @@ async function measure(file: string): Promise<Row[]> {
   return CONTENDERS.map(({ name }, c) => ({ name, median: median(times[c]), min: Math.min(...times[c]), max: Math.max(...times[c]) }));
 }
 
+function targetCell(r: Row, rows: readonly Row[]): string {
+  const target = CONTENDERS.find((c) => c.name === r.name)?.target;
+  if (!target) return '';
+  const base = rows.find((x) => x.name.startsWith(target.against))!;
+  const ratio = r.median / base.median;
+  const what = target.atMost < 1 ? `≥ ${(1 / target.atMost).toFixed(1)}× faster than ${target.against}` : `≤ ${target.atMost}× ${target.against}`;
+  const got = target.atMost < 1 ? `${(1 / ratio).toFixed(2)}×` : `${ratio.toFixed(2)}×`;
+  return `${what}: ${got}, ${ratio <= target.atMost ? 'met' : 'not met'}`;
+}
+
 function table(rows: readonly Row[], size: number): string[][] {
   const floorTime = rows[0].median;
   const naiveTime = rows[1].median;
@@ -207,10 +293,11 @@ function table(rows: readonly Row[], size: number): string[][] {
     (size / 1e6 / r.median).toFixed(0),
     `${(r.median / floorTime).toFixed(1)}×`,
     `${(naiveTime / r.median).toFixed(2)}×`,
+    targetCell(r, rows),
   ]);
 }
 
-const HEADINGS = ['contender', 'median s', 'min–max s', 'lines/s', 'MB/s', '× floor', 'vs naive'];
+const HEADINGS = ['contender', 'median s', 'min–max s', 'lines/s', 'MB/s', '× floor', 'vs naive', 'target (issue 5)'];
 
 function textTable(cells: string[][]): string {
   const all = [HEADINGS, ...cells];
@@ -234,8 +321,23 @@ function machine(): string[] {
   ];
 }
 
+/** The bench file gzipped (default level), made once beside it. */
+async function gzipInput(file: string): Promise<void> {
+  const gz = file + '.gz';
+  if (existsSync(gz) && statSync(gz).mtimeMs >= statSync(file).mtimeMs) return;
+  process.stderr.write(`gzipping ${path.relative(ROOT, file)}...\n`);
+  await pipeline(createReadStream(file), createGzip(), createWriteStream(gz + '.tmp'));
+  (await import('node:fs')).renameSync(gz + '.tmp', gz);
+}
+
 async function main(): Promise<void> {
   const { file, size } = await benchInput();
+  if (ENRICHED) {
+    await gzipInput(file);
+    enricher = loadEnrichment({ ipRanges: IP_RANGES, vpcs: VPCS }).enricher;
+  } else {
+    process.stderr.write(`${IP_RANGES} is absent: the enrichment, gzip and workers rows are left out (set VPCFLOW_IP_RANGES)\n`);
+  }
   process.stderr.write(`${path.relative(ROOT, file)}: ${LINES} lines, ${(size / 1e6).toFixed(1)} MB; ${RUNS} rounds after a warm-up\n`);
   const rows = await measure(file);
   if (devNull !== undefined) closeSync(devNull);
@@ -264,6 +366,15 @@ async function main(): Promise<void> {
     '- **naive + JSON.stringify**: the naive script printing NDJSON (`JSON.stringify` per object; output measured, not written).',
     '- **vpcflow decode + NDJSON**: the same plus `NdjsonWriter`, output taken after each chunk and discarded.',
     '- **vpcflow CLI end-to-end**: `node dist/src/cli/main.js -q --no-enrich FILE > /dev/null`, including process start-up.',
+    ...(ENRICHED
+      ? [
+          `- **decode + enrich**: both endpoints of every record against the ip-ranges.json snapshot (\`${path.relative(ROOT, IP_RANGES)}\`) and ${VPCS.length} VPC CIDRs; enricher built before the clock starts.`,
+          '- **decode + enrich + NDJSON**: the same, serialised (output taken after each chunk and discarded).',
+          '- **gunzip alone**: `createReadStream(FILE.gz).pipe(createGunzip())` and a newline count: the floor for gzip input.',
+          '- **decode + enrich, .gz**: the .gz opened as the CLI opens it (gunzip works ahead on libuv\'s threads).',
+          `- **CLI enrich + NDJSON**: \`node dist/src/cli/main.js -q ${ENRICH_ARGS.map((a) => (a === IP_RANGES ? 'IP_RANGES' : a)).join(' ')} [--workers 2] FILE > /dev/null\`, with start-up and loading ip-ranges.json.`,
+        ]
+      : []),
     '',
   ].join('\n');
   writeFileSync(RESULTS, md);
