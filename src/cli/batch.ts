@@ -2,7 +2,6 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from 'pino';
 import { emptyCounts, type DecodeCounts } from '../decode/flow-decoder.js';
 import { REJECT_REASONS, type Reject } from '../decode/rejects.js';
 import type { Enricher } from '../enrich/enricher.js';
@@ -16,6 +15,7 @@ import { Manifest } from '../sinks/manifest.js';
 import { S3Manifest, uploadOutputs } from '../sinks/s3-out.js';
 import { parseS3Url } from '../sources/s3.js';
 import { outputStem, removeStaleTemps } from '../sinks/out-dir.js';
+import { fmt, type Logger } from './diagnostics.js';
 import { processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
 
 export interface BatchOptions {
@@ -282,7 +282,7 @@ export type WorkerMessage =
   | { type: 'output'; chunk: Uint8Array }
   | { type: 'done'; result: ObjectResult };
 
-/** Objects, bytes, records/s and ETA: a bar on a terminal, a pino line every 10 s otherwise. */
+/** Objects, bytes, records/s and ETA: a bar on a terminal, a log line every 10 s otherwise. */
 class Progress {
   private readonly startedAt = performance.now();
   private listedObjects = 0;
@@ -337,7 +337,7 @@ class Progress {
       `${this.doneObjects}/${total} objects` +
       (this.summary.skipped > 0 ? ` (+${this.summary.skipped} already done)` : '') +
       `, ${(this.doneBytes / 1e6).toFixed(1)}/${(this.listedBytes / 1e6).toFixed(1)} MB, ` +
-      `${Math.round(rate).toLocaleString('en-US')} records/s` +
+      `${fmt(Math.round(rate))} records/s` +
       (this.summary.failed > 0 ? `, ${this.summary.failed} failed` : '') +
       (Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : '');
     if (this.options.progressBar) {

@@ -2,7 +2,6 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
-import type { Logger } from 'pino';
 import { FIELD_CATALOG } from '../decode/field-catalog.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
@@ -11,7 +10,7 @@ import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { TableWriter } from '../sinks/table.js';
-import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
+import { createLogger, logSummary, RejectReporter, type Logger } from './diagnostics.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
 
 
