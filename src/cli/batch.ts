@@ -4,7 +4,6 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from 'pino';
 import { emptyCounts, sameState, type DecodeCounts, type DecoderState } from '../decode/flow-decoder.js';
 import { REJECT_REASONS, type Reject } from '../decode/rejects.js';
 import type { Enricher } from '../enrich/enricher.js';
@@ -14,6 +13,7 @@ import type { S3ClientOptions } from '../sources/s3.js';
 import { parseS3Url, type KeyFilter } from '../sources/s3-layout.js';
 import { Manifest } from '../sinks/manifest.js';
 import { outputStem, removeStaleTemps } from '../sinks/out-dir.js';
+import { fmt, type Logger } from './diagnostics.js';
 import { filePartsFor, processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
 
 export interface BatchOptions {
@@ -311,7 +311,7 @@ export type WorkerMessage =
   | { type: 'output'; chunk: Uint8Array }
   | { type: 'done'; result: ObjectResult };
 
-/** Objects, bytes, records/s and ETA: a bar on a terminal, a pino line every 10 s otherwise. */
+/** Objects, bytes, records/s and ETA: a bar on a terminal, a log line every 10 s otherwise. */
 class Progress {
   private readonly startedAt = performance.now();
   private listedObjects = 0;
@@ -366,7 +366,7 @@ class Progress {
       `${this.doneObjects}/${total} objects` +
       (this.summary.skipped > 0 ? ` (+${this.summary.skipped} already done)` : '') +
       `, ${(this.doneBytes / 1e6).toFixed(1)}/${(this.listedBytes / 1e6).toFixed(1)} MB, ` +
-      `${Math.round(rate).toLocaleString('en-US')} records/s` +
+      `${fmt(Math.round(rate))} records/s` +
       (this.summary.failed > 0 ? `, ${this.summary.failed} failed` : '') +
       (Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : '');
     if (this.options.progressBar) {

@@ -2,20 +2,15 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
-import type { Logger } from 'pino';
 import { FIELD_CATALOG } from '../decode/field-catalog.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
-import { InventoryError } from '../enrich/inventory.js';
-import { IpRangesError } from '../enrich/ip-ranges.js';
-import { loadEnrichment } from '../enrich/load.js';
-import { HOW_TO_GET_RANGES } from '../enrich/ranges-store.js';
 import { describeReadError, expandInputs, InputError } from '../sources/inputs.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { TableWriter } from '../sinks/table.js';
-import { createLogger, logSummary, RejectReporter } from './diagnostics.js';
+import { createLogger, logSummary, RejectReporter, type Logger } from './diagnostics.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
 
 
@@ -75,6 +70,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let enricher: Enricher | null = null;
   if (options.enrich) {
+    // Loaded on demand: --no-enrich runs do not pay for the enrichment modules (ipaddr.js, the tries) at start-up.
+    const [{ loadEnrichment }, { InventoryError }, { IpRangesError }, { HOW_TO_GET_RANGES }] = await Promise.all([
+      import('../enrich/load.js'),
+      import('../enrich/inventory.js'),
+      import('../enrich/ip-ranges.js'),
+      import('../enrich/ranges-store.js'),
+    ]);
     try {
       const loaded = loadEnrichment({
         ipRanges: options.ipRanges,

@@ -1,7 +1,32 @@
+import { createRequire } from 'node:module';
 import { StringDecoder } from 'node:string_decoder';
 import { gunzipSync } from 'node:zlib';
-import { jsonParser } from 'stream-json/core/parser.js';
-import { getManyValues, isMany, none } from 'stream-chain/defs.js';
+
+type Parser = typeof import('stream-json/core/parser.js');
+type Defs = typeof import('stream-chain/defs.js');
+
+interface StreamJson {
+  jsonParser: Parser['jsonParser'];
+  getManyValues: Defs['getManyValues'];
+  isMany: Defs['isMany'];
+  none: symbol;
+}
+
+let streamJson: StreamJson | undefined;
+
+/**
+ * stream-json's tokenizer, loaded on first use: it costs ~10 ms of start-up, and only JSON documents need it.
+ * A synchronous require() (SourceDecoder.push is synchronous); of these ES modules, it needs Node 20.19 or 22.12.
+ */
+function loadStreamJson(): StreamJson {
+  if (!streamJson) {
+    const require = createRequire(import.meta.url);
+    const { jsonParser } = require('stream-json/core/parser.js') as Parser;
+    const { getManyValues, isMany, none } = require('stream-chain/defs.js') as Defs;
+    streamJson = { jsonParser, getManyValues, isMany, none };
+  }
+  return streamJson;
+}
 
 /** A CloudWatch Logs event carrying one flow log record. */
 export type LogEventCallback = (message: string, logStream: string | null, timestamp: number) => void;
@@ -29,7 +54,8 @@ const EVENT_ARRAYS = new Set(['events', 'logEvents']);
  * several documents one after another included. Subscription control messages are skipped.
  */
 export class JsonEventExtractor {
-  private readonly parse = jsonParser({ jsonStreaming: true, streamValues: false });
+  private readonly lib = loadStreamJson();
+  private readonly parse = this.lib.jsonParser({ jsonStreaming: true, streamValues: false });
   private readonly text = new StringDecoder('utf8');
   private readonly stack: Frame[] = [];
   private documentStream: string | null = null;
@@ -53,13 +79,13 @@ export class JsonEventExtractor {
   end(): void {
     const rest = this.text.end();
     if (rest) this.consume(this.parse(rest));
-    this.consume(this.parse(none as never));
+    this.consume(this.parse(this.lib.none as never));
     if (this.stack.length > 0) throw new Error('the JSON document ends in the middle of a value');
   }
 
   private consume(result: unknown): void {
-    if (!isMany(result)) return;
-    for (const token of getManyValues(result) as { name: string; value?: unknown }[]) this.token(token.name, token.value);
+    if (!this.lib.isMany(result)) return;
+    for (const token of this.lib.getManyValues(result) as { name: string; value?: unknown }[]) this.token(token.name, token.value);
   }
 
   private token(name: string, value: unknown): void {
