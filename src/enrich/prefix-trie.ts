@@ -64,24 +64,37 @@ function levelsOf(strides: readonly number[]): Level[] {
   });
 }
 
-function buildTable(strides: readonly number[], prefixes: Prefix[]): PrefixTable {
+/**
+ * Distinct prefixes as flat columns, the form tables are built from: `width` words per prefix (1 for IPv4, 4 for
+ * IPv6) with host bits cleared, and its length and value. Large lists (ip-ranges.json) come this way so that no
+ * object per prefix is made.
+ */
+export interface PrefixColumns {
+  words: Uint32Array;
+  lens: Uint8Array;
+  values: Int32Array;
+}
+
+function buildTable(strides: readonly number[], prefixes: PrefixColumns): PrefixTable {
   const levels = levelsOf(strides);
+  const width = strides === V4_STRIDES ? 1 : 4;
+  const { words, lens, values } = prefixes;
+  const count = lens.length;
   let nodes = new Int32Array(Math.max(1 << strides[0], 1024));
   let used = 1 << strides[0];
-  const results = new Int32Array(2 * (prefixes.length + 1));
+  const results = new Int32Array(2 * (count + 1));
   results[0] = -1;
   results[1] = -1;
-  // Array.prototype.sort is stable, but prefixes are distinct by now anyway.
-  const sorted = prefixes.slice().sort((a, b) => a.len - b.len);
-  for (let k = 0; k < sorted.length; k++) {
-    const { words, len, value } = sorted[k];
+  for (let k = 0, order = byLength(lens); k < count; k++) {
+    const p = order[k];
+    const len = lens[p];
     const leaf = k + 1;
-    results[2 * leaf] = value;
+    results[2 * leaf] = values[p];
     results[2 * leaf + 1] = len;
     let base = 0;
     for (let lv = 0; ; lv++) {
       const { word, shift, mask, end } = levels[lv];
-      const slot = base + ((words[word] >>> shift) & mask);
+      const slot = base + ((words[p * width + word] >>> shift) & mask);
       if (len <= end) {
         nodes.fill(leaf, slot, slot + 2 ** (end - len));
         break;
@@ -100,7 +113,33 @@ function buildTable(strides: readonly number[], prefixes: Prefix[]): PrefixTable
       base = -nodes[slot];
     }
   }
-  return { nodes: nodes.slice(0, used), results };
+  return { nodes: used === nodes.length ? nodes : nodes.slice(0, used), results };
+}
+
+/** Indexes of the prefixes, shortest first (a counting sort: lengths are 0 to 128). */
+function byLength(lens: Uint8Array): Int32Array {
+  const starts = new Int32Array(130);
+  for (let i = 0; i < lens.length; i++) starts[lens[i] + 1]++;
+  for (let len = 1; len < starts.length; len++) starts[len] += starts[len - 1];
+  const order = new Int32Array(lens.length);
+  for (let i = 0; i < lens.length; i++) order[starts[lens[i]]++] = i;
+  return order;
+}
+
+function columnsOf(prefixes: Iterable<Prefix>, count: number, width: number): PrefixColumns {
+  const columns = { words: new Uint32Array(count * width), lens: new Uint8Array(count), values: new Int32Array(count) };
+  let i = 0;
+  for (const { words, len, value } of prefixes) {
+    columns.words.set(words, i * width);
+    columns.lens[i] = len;
+    columns.values[i++] = value;
+  }
+  return columns;
+}
+
+/** A trie straight from columns (distinct prefixes, host bits cleared, values from 0 to 2^31-1: not checked). */
+export function buildPrefixTrie(v4: PrefixColumns, v6: PrefixColumns): PrefixTrie {
+  return new PrefixTrie(buildTable(V4_STRIDES, v4), buildTable(V6_STRIDES, v6));
 }
 
 export class PrefixTrieBuilder {
@@ -138,7 +177,7 @@ export class PrefixTrieBuilder {
 
   /** The builder is left as it was, so it can take more prefixes and build again. */
   build(): PrefixTrie {
-    return new PrefixTrie(buildTable(V4_STRIDES, [...this.v4.values()]), buildTable(V6_STRIDES, [...this.v6.values()]));
+    return buildPrefixTrie(columnsOf(this.v4.values(), this.v4.size, 1), columnsOf(this.v6.values(), this.v6.size, 4));
   }
 }
 
