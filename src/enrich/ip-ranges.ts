@@ -152,18 +152,65 @@ function readDocument(doc: unknown, source: string): ReadDocument {
 }
 
 /**
+ * The distinct prefixes, IPv4 first, as columns; a prefix's index is its value in the trie. Texts are indexes into
+ * `strings`, code lists indexes into `lists` (each sorted by compareServiceSpecificity).
+ */
+export interface RangeTable {
+  v4Count: number;
+  /** One word per IPv4 prefix, then four per IPv6 prefix (host bits cleared). */
+  words: Uint32Array;
+  lens: Uint8Array;
+  service: Int32Array;
+  services: Int32Array;
+  region: Int32Array;
+  borderGroup: Int32Array;
+  strings: readonly string[];
+  lists: readonly (readonly number[])[];
+}
+
+/**
  * AWS's published address space, ready for lookups: one entry per distinct prefix, in a prefix trie.
  * Built once; lookups return shared, frozen entries.
  */
 export class AwsRanges {
-  readonly entries: readonly AwsRange[];
   readonly trie: PrefixTrie;
   readonly info: IpRangesInfo;
+  readonly table: RangeTable;
+  // Entries are made when first asked for: a run meets a few hundred of the ~11,000 prefixes, and not making the
+  // rest keeps start-up fast and lean.
+  private readonly made: AwsRange[] = [];
+  private readonly madeLists: (readonly string[])[] = [];
+  private all: readonly AwsRange[] | null = null;
 
-  private constructor(entries: AwsRange[], trie: PrefixTrie, info: IpRangesInfo) {
-    this.entries = entries;
+  /** Use fromFile, fromText or fromDocument. */
+  constructor(table: RangeTable, trie: PrefixTrie, info: IpRangesInfo) {
+    this.table = table;
     this.trie = trie;
     this.info = info;
+  }
+
+  /** Every entry, in trie-value order (makes them all). */
+  get entries(): readonly AwsRange[] {
+    return (this.all ??= Object.freeze(Array.from(this.table.lens, (_, id) => this.entry(id))));
+  }
+
+  /** The entry with this trie value. */
+  entry(id: number): AwsRange {
+    let e = this.made[id];
+    if (e === undefined) {
+      const t = this.table;
+      const at = id < t.v4Count ? id : t.v4Count + 4 * (id - t.v4Count);
+      const w = t.words;
+      const address = id < t.v4Count ? formatIPv4(w[at]) : formatIPv6Words(w[at], w[at + 1], w[at + 2], w[at + 3]);
+      e = this.made[id] = Object.freeze({
+        service: t.strings[t.service[id]],
+        services: (this.madeLists[t.services[id]] ??= Object.freeze(t.lists[t.services[id]].map((s) => t.strings[s]))),
+        region: t.strings[t.region[id]],
+        border_group: t.strings[t.borderGroup[id]],
+        prefix: `${address}/${t.lens[id]}`,
+      });
+    }
+    return e;
   }
 
   static fromFile(path: string): AwsRanges {
@@ -188,57 +235,61 @@ export class AwsRanges {
 
   static fromDocument(doc: unknown, source: string): AwsRanges {
     const { syncToken, createDate, created, v4, v6, strings } = readDocument(doc, source);
-    const entries: AwsRange[] = [];
-    const services = new Set<string>();
-    // Lists of codes are few and repeat across thousands of prefixes: one frozen array each.
-    const lists = new Map<string, readonly string[]>();
-    const listOf = (codes: string[]): readonly string[] => {
-      codes.sort(compareServiceSpecificity);
-      const key = JSON.stringify(codes);
-      let list = lists.get(key);
-      if (!list) lists.set(key, (list = Object.freeze(codes)));
-      return list;
+    const services = new Set<number>();
+    // Lists of codes are few and repeat across thousands of prefixes: each is kept once.
+    const lists: number[][] = [];
+    const listIds = new Map<string, number>();
+    const bySpecificity = (codes: readonly number[]) => codes.slice().sort((a, b) => compareServiceSpecificity(strings[a], strings[b]));
+    const listOf = (unsorted: readonly number[]): number => {
+      const codes = bySpecificity(unsorted);
+      const key = codes.join();
+      let id = listIds.get(key);
+      if (id === undefined) listIds.set(key, (id = lists.push(codes) - 1));
+      return id;
     };
-    const tries: PrefixColumns[] = [];
-    const distinct: number[] = [];
+    const n = v4.lens.length + v6.lens.length;
+    const table: RangeTable = {
+      v4Count: 0,
+      words: new Uint32Array(v4.lens.length + 4 * v6.lens.length),
+      lens: new Uint8Array(n),
+      service: new Int32Array(n),
+      services: new Int32Array(n),
+      region: new Int32Array(n),
+      borderGroup: new Int32Array(n),
+      strings,
+      lists,
+    };
+    let count = 0;
+    let wordCount = 0;
     for (const t of [v4, v6]) {
       const { width, words, lens } = t;
       const order = byPrefix(t);
-      const prefixes: PrefixColumns = { words: new Uint32Array(lens.length * width), lens: new Uint8Array(lens.length), values: new Int32Array(lens.length) };
-      let count = 0;
       // CIDRs are either nested or disjoint: sorted by address (shorter first on ties), a stack of the prefixes
       // still open gives each one its enclosing prefix, whose codes it inherits. Entries with the same prefix
       // are adjacent; the first in the file gives the region and border group.
-      const open: { at: number; services: readonly string[] }[] = [];
+      const open: { at: number; len: number; all: number[] }[] = [];
       for (let k = 0; k < order.length; ) {
         const first = order[k];
-        const codes: string[] = [];
+        const codes: number[] = [];
         for (; k < order.length && samePrefix(t, first, order[k]); k++) {
-          const code = strings[t.service[order[k]]];
+          const code = t.service[order[k]];
           if (!codes.includes(code)) codes.push(code);
         }
         const at = first * width;
-        while (open.length > 0 && !contains(prefixes, open[open.length - 1].at, words, at, width)) open.pop();
-        const inherited = open.length > 0 ? open[open.length - 1].services : [];
-        const all = listOf([...new Set([...inherited, ...codes])]);
-        prefixes.words.set(words.subarray(at, at + width), count * width);
-        prefixes.lens[count] = lens[first];
-        prefixes.values[count] = entries.length;
-        open.push({ at: count * width, services: all });
-        count++;
+        while (open.length > 0 && !contains(table.words, open[open.length - 1], words, at, width)) open.pop();
+        const all = [...new Set([...(open.length > 0 ? open[open.length - 1].all : []), ...codes])];
+        open.push({ at: wordCount, len: lens[first], all });
         for (const c of codes) services.add(c);
-        entries.push(
-          Object.freeze({
-            service: codes.sort(compareServiceSpecificity)[0],
-            services: all,
-            region: strings[t.region[first]],
-            border_group: strings[t.borderGroup[first]],
-            prefix: prefixText(words, at, width, lens[first]),
-          }),
-        );
+        table.words.set(words.subarray(at, at + width), wordCount);
+        wordCount += width;
+        table.lens[count] = lens[first];
+        table.service[count] = bySpecificity(codes)[0];
+        table.services[count] = listOf(all);
+        table.region[count] = t.region[first];
+        table.borderGroup[count] = t.borderGroup[first];
+        count++;
       }
-      distinct.push(count);
-      tries.push({ words: prefixes.words.subarray(0, count * width), lens: prefixes.lens.subarray(0, count), values: prefixes.values.subarray(0, count) });
+      if (t === v4) table.v4Count = count;
     }
     const info: IpRangesInfo = {
       source,
@@ -247,22 +298,41 @@ export class AwsRanges {
       created,
       ipv4Entries: v4.lens.length,
       ipv6Entries: v6.lens.length,
-      ipv4Prefixes: distinct[0],
-      ipv6Prefixes: distinct[1],
-      services: [...services].sort(),
+      ipv4Prefixes: table.v4Count,
+      ipv6Prefixes: count - table.v4Count,
+      services: [...services].map((id) => strings[id]).sort(),
     };
-    return new AwsRanges(entries, buildPrefixTrie(tries[0], tries[1]), info);
+    const trimmed: RangeTable = {
+      ...table,
+      words: table.words.slice(0, wordCount),
+      lens: table.lens.slice(0, count),
+      service: table.service.slice(0, count),
+      services: table.services.slice(0, count),
+      region: table.region.slice(0, count),
+      borderGroup: table.borderGroup.slice(0, count),
+    };
+    return new AwsRanges(trimmed, buildPrefixTrie(...trieColumns(trimmed)), info);
   }
 
   lookupV4(addr: number): AwsRange | null {
     const id = this.trie.lookupV4(addr);
-    return id < 0 ? null : this.entries[id];
+    return id < 0 ? null : this.entry(id);
   }
 
   lookupV6(w0: number, w1: number, w2: number, w3: number): AwsRange | null {
     const id = this.trie.lookupV6(w0, w1, w2, w3);
-    return id < 0 ? null : this.entries[id];
+    return id < 0 ? null : this.entry(id);
   }
+}
+
+/** The trie's input: each family's prefixes, valued by their index in the table. */
+function trieColumns(t: RangeTable): [PrefixColumns, PrefixColumns] {
+  const n = t.lens.length;
+  const values = Int32Array.from(t.lens, (_, i) => i);
+  return [
+    { words: t.words.subarray(0, t.v4Count), lens: t.lens.subarray(0, t.v4Count), values: values.subarray(0, t.v4Count) },
+    { words: t.words.subarray(t.v4Count), lens: t.lens.subarray(t.v4Count, n), values: values.subarray(t.v4Count, n) },
+  ];
 }
 
 /** Entry indexes ordered by address, then length (shorter first), then position in the file. */
@@ -285,17 +355,10 @@ function samePrefix(t: EntryColumns, a: number, b: number): boolean {
   return true;
 }
 
-/** Whether the prefix at `outer` (in `prefixes`) contains the one at `inner` (in `words`). */
-function contains(prefixes: PrefixColumns, outer: number, words: Uint32Array, inner: number, width: number): boolean {
-  const len = prefixes.lens[outer / width];
+/** Whether the prefix `outer` (at its word offset in `table`) contains the one at `inner` in `words`. */
+function contains(table: Uint32Array, outer: { at: number; len: number }, words: Uint32Array, inner: number, width: number): boolean {
   for (let k = 0; k < width; k++) {
-    if (((words[inner + k] & wordMask(len - 32 * k)) >>> 0) !== prefixes.words[outer + k]) return false;
+    if (((words[inner + k] & wordMask(outer.len - 32 * k)) >>> 0) !== table[outer.at + k]) return false;
   }
   return true;
-}
-
-/** The normalised text of a prefix: network address/len. */
-function prefixText(words: Uint32Array, at: number, width: number, len: number): string {
-  const address = width === 1 ? formatIPv4(words[at]) : formatIPv6Words(words[at], words[at + 1], words[at + 2], words[at + 3]);
-  return `${address}/${len}`;
 }
