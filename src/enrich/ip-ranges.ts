@@ -78,7 +78,7 @@ export function compareServiceSpecificity(a: string, b: string): number {
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$/;
 
-function parseCreateDate(text: string): Date | null {
+export function parseCreateDate(text: string): Date | null {
   const m = DATE.exec(text);
   if (!m) return null;
   const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));

@@ -206,7 +206,7 @@ export class PrefixTrie {
   private readonly v6Mask: Int32Array;
   private matched = -1;
 
-  /** Use PrefixTrieBuilder. */
+  /** Use PrefixTrieBuilder (or tables from another trie's `tables`). */
   constructor(v4: PrefixTable, v6: PrefixTable) {
     this.v4Nodes = v4.nodes;
     this.v4Results = v4.results;
@@ -222,6 +222,11 @@ export class PrefixTrie {
       v6Prefixes: v6.results.length / 2 - 1,
       bytes: arrays.reduce((sum, a) => sum + a.byteLength, 0),
     };
+  }
+
+  /** The arrays it was made from, as the constructor takes them (to store a built trie). */
+  get tables(): { v4: PrefixTable; v6: PrefixTable } {
+    return { v4: { nodes: this.v4Nodes, results: this.v4Results }, v6: { nodes: this.v6Nodes, results: this.v6Results } };
   }
 
   /** Length of the prefix matched by the last lookup, -1 if it matched none. */
