@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { AwsRanges, parseCreateDate, type IpRangesInfo, type RangeTable } from './ip-ranges.js';
 import { PrefixTrie } from './prefix-trie.js';
 
@@ -180,7 +181,8 @@ export function loadCompiledRanges(jsonPath: string, compiledPath: string): { ra
 
 function writeCopy(compiledPath: string, bytes: Buffer): void {
   if (!LITTLE_ENDIAN) return;
-  const tmp = `${compiledPath}.${process.pid}.tmp`;
+  // Worker threads (--workers) share the pid and may all be writing the copy at once.
+  const tmp = `${compiledPath}.${process.pid}-${threadId}.tmp`;
   try {
     writeFileSync(tmp, bytes);
     renameSync(tmp, compiledPath);
