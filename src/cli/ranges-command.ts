@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { endpointObject } from '../enrich/endpoint.js';
 import { InventoryError } from '../enrich/inventory.js';
-import { AwsRanges, IpRangesError } from '../enrich/ip-ranges.js';
-import { loadEnrichment } from '../enrich/load.js';
+import { IpRangesError } from '../enrich/ip-ranges.js';
+import { loadAwsRanges, loadEnrichment } from '../enrich/load.js';
 import { cachedRangesPath, IP_RANGES_URL, locateRanges, updateRanges } from '../enrich/ranges-store.js';
 import { ENRICHMENT_OPTIONS, EXIT } from './options.js';
 
@@ -86,7 +86,7 @@ async function update(url: string | undefined, force: boolean): Promise<number> 
 function info(explicit: string | undefined, json: boolean): number {
   const located = locateRanges(explicit);
   if (!located) return fail(`no ip-ranges.json: run 'vpcflow ranges update' (cache: ${cachedRangesPath()}) or pass --ip-ranges FILE`, EXIT.DATA);
-  const ranges = AwsRanges.fromFile(located.path);
+  const ranges = loadAwsRanges(located);
   const i = ranges.info;
   const ageDays = Math.floor((Date.now() - i.created.getTime()) / 86_400_000);
   if (json) {

@@ -153,7 +153,7 @@ export class Enricher {
     const key = (((awsId + 1) * (this.networks.length + 1) + networkId + 1) * (this.interfaces.length + 1) + interfaceId + 1) * 32 + scopeId + 1;
     let index = this.answerByKey.get(key);
     if (index === undefined) {
-      const aws: AwsRange | null = awsId >= 0 ? this.aws!.entries[awsId] : null;
+      const aws: AwsRange | null = awsId >= 0 ? this.aws!.entry(awsId) : null;
       const vpc = this.owner(networkId, interfaceId);
       const scope: Scope = vpc ? 'vpc' : aws ? 'aws' : scopeId >= 0 ? this.scopes[scopeId] : 'internet';
       index = this.answers.push(Object.freeze({ id: nextEndpointId++, scope, aws, vpc })) - 1;

@@ -142,6 +142,22 @@ export function wordMask(len: number): number {
  * tools read them as octal. Throws an Error naming the problem for anything else.
  */
 export function parseCidr(text: string): Cidr {
+  const c = parseCidrInto(text, { family: 4, words: new Uint32Array(4), len: 0 });
+  return c.family === 4 ? { family: 4, addr: c.words[0], len: c.len } : { family: 6, words: c.words, len: c.len };
+}
+
+/** Where parseCidrInto writes: the address in words[0] (IPv4) or words[0..3] (IPv6), host bits cleared. */
+export interface CidrScratch {
+  family: 4 | 6;
+  readonly words: Uint32Array;
+  len: number;
+}
+
+/**
+ * parseCidr into a caller-owned scratch, so that reading the thousands of prefixes of ip-ranges.json leaves no
+ * object per prefix behind. Returns `into`.
+ */
+export function parseCidrInto(text: string, into: CidrScratch): CidrScratch {
   const s = String(text).trim();
   const slash = s.indexOf('/');
   if (slash < 0) throw new Error(`invalid CIDR '${text}': missing '/<prefix length>'`);
@@ -160,14 +176,18 @@ export function parseCidr(text: string): Cidr {
   if (len < 0 || len > max) {
     throw new Error(`invalid CIDR '${text}': prefix length '${lenText}' is not an integer from 0 to ${max}`);
   }
+  const words = into.words;
   if (family === 4) {
     const addr = parseIPv4String(addrText);
     if (addr < 0) throw new Error(`invalid CIDR '${text}': '${addrText}' is not a dotted-quad IPv4 address`);
     if (/(^|\.)0\d/.test(addrText)) throw new Error(`invalid CIDR '${text}': octets with leading zeros are ambiguous`);
-    return { family: 4, addr: (addr & wordMask(len)) >>> 0, len };
+    words[0] = addr & wordMask(len);
+    words[1] = words[2] = words[3] = 0;
+  } else {
+    if (!parseIPv6String(addrText, words)) throw new Error(`invalid CIDR '${text}': '${addrText}' is not an IPv6 address`);
+    for (let k = 0; k < 4; k++) words[k] = words[k] & wordMask(len - 32 * k);
   }
-  const words = new Uint32Array(4);
-  if (!parseIPv6String(addrText, words)) throw new Error(`invalid CIDR '${text}': '${addrText}' is not an IPv6 address`);
-  for (let k = 0; k < 4; k++) words[k] = words[k] & wordMask(len - 32 * k);
-  return { family: 6, words, len };
+  into.family = family;
+  into.len = len;
+  return into;
 }

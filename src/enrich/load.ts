@@ -1,7 +1,8 @@
 import { Enricher } from './enricher.js';
 import { mergeInventories, parseVpcOption, readInventoryFile, type Inventory } from './inventory.js';
 import { AwsRanges } from './ip-ranges.js';
-import { locateRanges, type RangesOrigin } from './ranges-store.js';
+import { loadCompiledRanges } from './compiled-ranges.js';
+import { compiledRangesPath, locateRanges, type RangesOrigin } from './ranges-store.js';
 
 export interface EnrichmentSources {
   /** `--ip-ranges FILE`; else VPCFLOW_IP_RANGES, else the cache. */
@@ -31,7 +32,7 @@ export function loadEnrichment(sources: EnrichmentSources = {}): LoadedEnrichmen
   let located = locateRanges(sources.ipRanges, sources.env);
   let awsRanges: AwsRanges | null = null;
   try {
-    awsRanges = located ? AwsRanges.fromFile(located.path) : null;
+    awsRanges = located ? loadAwsRanges(located) : null;
   } catch (err) {
     if (located?.origin !== 'cache' || !sources.onBrokenCache) throw err;
     sources.onBrokenCache(err as Error);
@@ -42,4 +43,13 @@ export function loadEnrichment(sources: EnrichmentSources = {}): LoadedEnrichmen
     ...(sources.inventories ?? []).map(readInventoryFile),
   ]);
   return { enricher: new Enricher({ awsRanges, inventory }), awsRanges, rangesOrigin: located?.origin ?? null, inventory };
+}
+
+/**
+ * The ranges of a located ip-ranges.json. The cached one goes through its compiled copy: it is the file runs use
+ * again and again, and the cache directory is ours to write.
+ */
+export function loadAwsRanges(located: { path: string; origin: RangesOrigin }): AwsRanges {
+  if (located.origin === 'cache') return loadCompiledRanges(located.path, compiledRangesPath(located.path)).ranges;
+  return AwsRanges.fromFile(located.path);
 }

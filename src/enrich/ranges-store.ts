@@ -19,6 +19,11 @@ export function cachedRangesPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheDir(env), 'ip-ranges.json');
 }
 
+/** The compiled copy of the cached file (see compiled-ranges.ts), beside it. */
+export function compiledRangesPath(jsonPath: string): string {
+  return path.join(path.dirname(jsonPath), 'ip-ranges.compiled');
+}
+
 export type RangesOrigin = '--ip-ranges' | 'VPCFLOW_IP_RANGES' | 'cache';
 
 /**
