@@ -37,6 +37,17 @@ describe('NDJSON writer', () => {
     expect(text).toBe(expected.map((l) => l + '\n').join(''));
   });
 
+  it('escapes a character that needs it wherever it falls in a text field (the writer checks four bytes at a time)', () => {
+    const lines: string[] = [];
+    for (const special of ['"', '\\', '\u0001', '\u007f', '\u00e9', '\u2603']) {
+      for (let at = 0; at < 9; at++) lines.push(`2 ${'a'.repeat(at)}${special}${'b'.repeat(8 - at)} eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK`);
+    }
+    const { text, expected } = render(lines.join('\n') + '\n', new NdjsonWriter());
+    expect(expected.length).toBe(6 * 9);
+    expect(text).toBe(expected.map((l) => l + '\n').join(''));
+    expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l).account_id)).toEqual(lines.map((l) => l.split(' ')[1]));
+  });
+
   it('escapes text that JSON needs escaped and keeps UTF-8', () => {
     const line = '2 12"3 eni-\\x 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACC\u00c9PT OK\n';
     const { text, expected } = render(line, new NdjsonWriter());
