@@ -117,7 +117,8 @@ Batch processing of flow-log exports (s3://bucket/prefix inputs, or local copies
       --endpoint-url URL S3-compatible endpoint (else $AWS_ENDPOINT_URL_S3); path-style is used for IPs and
       --path-style       localhost, or when asked
       --concurrency N    objects in flight at once (default 8)
-      --workers N|auto   decode in N worker threads (auto: one per core; default: none)
+      --workers N|auto   decode in N worker threads (auto: one per core; default: none); a big
+                         plain file is shared between them in parts, its output still in order
   -q, --quiet            no summary and no per-line reject messages on stderr (errors still show)
       --log-format F     diagnostics on stderr as text (default on a terminal) or json (pino NDJSON)
   -h, --help             this help
