@@ -212,6 +212,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
       }
       // One big file is shared between the workers in parts, when its output goes to stdout in one piece.
       for (const one of (pool && !outDir && (await filePartsFor(obj, options.settings))) || [obj]) {
+        if (isInterrupted()) break;
         const task: Promise<void> = run(one).finally(() => running.delete(task));
         running.add(task);
         if (running.size >= options.concurrency) await Promise.race(running);
