@@ -165,7 +165,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
     summary.bytes += result.bytes;
     // A failed object's files are removed (a re-run does it again), so its records were not written; on stdout they were.
     if (!(result.error && outDir)) addCounts(summary.counts, result.counts);
-    progress.finished(obj.id, result);
+    progress.finished(obj, result);
     let outputs = result.outputs;
     if (!result.error && s3Out) {
       try {
@@ -355,10 +355,11 @@ class Progress {
     if (f) f.read = read;
   }
 
-  finished(id: string, result: ObjectResult): void {
-    this.doneBytes += this.inFlight.get(id)?.size ?? 0;
-    this.inFlight.delete(id);
-    this.doneObjects++;
+  finished(obj: FlowLogObject, result: ObjectResult): void {
+    this.doneBytes += this.inFlight.get(obj.id)?.size ?? 0;
+    this.inFlight.delete(obj.id);
+    // A big file's parts were listed as one object: it is done with its last part.
+    if (!obj.part || obj.part.last) this.doneObjects++;
     this.records += result.counts.records;
   }
 

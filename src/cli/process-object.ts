@@ -163,6 +163,7 @@ export async function filePartsFor(obj: FlowLogObject, settings: ObjectSettings)
   return ranges.map(({ start, end }, index) => ({
     ...obj,
     id: `${obj.id} (part ${index + 1} of ${ranges.length})`,
+    size: end - start,
     part: { file, index, last: index === ranges.length - 1, start, end, state: index === 0 ? null : state },
   }));
 }
