@@ -171,3 +171,27 @@ describe('runs with the cached ip-ranges.json', () => {
     expect(JSON.parse(info.stdout)).toMatchObject({ origin: 'cache', syncToken: '1731000000', ipv4_prefixes: 9, ipv6_prefixes: 3 });
   });
 });
+
+describe('runs with --ip-ranges FILE', () => {
+  it('keep a copy in the cache directory (not beside the file) and follow a file replaced at the same path', async () => {
+    const cache = path.join(dir, 'cache');
+    const own = path.join(dir, 'mine.json');
+    const env = { VPCFLOW_CACHE_DIR: cache };
+    copyFileSync(SMALL, own);
+    // 18.194.0.1 is AWS's only in the newer snapshot.
+    const input = '2 1 eni-1 10.0.0.1 18.194.0.1 1 443 6 1 40 1731000000 1731000001 ACCEPT OK\n';
+    const first = await runCli(['-q', '--ip-ranges', own], { env, input });
+    const copies = readdirSync(path.join(cache, 'compiled'));
+    expect(copies).toHaveLength(1);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.compiled'))).toEqual([]);
+    const second = await runCli(['-q', '--ip-ranges', own], { env, input });
+    expect(second.stdout).toBe(first.stdout);
+    // Another snapshot at the same path: its own answers, not the copy's.
+    copyFileSync(NEWER, own);
+    const replaced = await runCli(['-q', '--ip-ranges', own], { env, input });
+    const direct = await runCli(['-q', '--ip-ranges', NEWER], { env: { VPCFLOW_CACHE_DIR: path.join(dir, 'other-cache') }, input });
+    expect(JSON.parse(first.stdout).dst.aws).toBeNull();
+    expect(JSON.parse(replaced.stdout).dst.aws).toMatchObject({ service: 'EC2', prefix: '18.194.0.0/15' });
+    expect(replaced.stdout).toBe(direct.stdout);
+  });
+});

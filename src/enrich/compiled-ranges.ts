@@ -13,7 +13,8 @@
  * hold them, little-endian on the platforms Node is run on; a big-endian machine neither reads nor writes a copy.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { AwsRanges, parseCreateDate, type IpRangesInfo, type RangeTable } from './ip-ranges.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -184,6 +185,7 @@ function writeCopy(compiledPath: string, bytes: Buffer): void {
   // Worker threads (--workers) share the pid and may all be writing the copy at once.
   const tmp = `${compiledPath}.${process.pid}-${threadId}.tmp`;
   try {
+    mkdirSync(path.dirname(compiledPath), { recursive: true });
     writeFileSync(tmp, bytes);
     renameSync(tmp, compiledPath);
   } catch {

@@ -2,7 +2,7 @@ import { Enricher } from './enricher.js';
 import { mergeInventories, parseVpcOption, readInventoryFile, type Inventory } from './inventory.js';
 import { AwsRanges } from './ip-ranges.js';
 import { loadCompiledRanges } from './compiled-ranges.js';
-import { compiledRangesPath, locateRanges, type RangesOrigin } from './ranges-store.js';
+import { compiledCopyPath, locateRanges, type RangesOrigin } from './ranges-store.js';
 
 export interface EnrichmentSources {
   /** `--ip-ranges FILE`; else VPCFLOW_IP_RANGES, else the cache. */
@@ -32,7 +32,7 @@ export function loadEnrichment(sources: EnrichmentSources = {}): LoadedEnrichmen
   let located = locateRanges(sources.ipRanges, sources.env);
   let awsRanges: AwsRanges | null = null;
   try {
-    awsRanges = located ? loadAwsRanges(located) : null;
+    awsRanges = located ? loadAwsRanges(located, sources.env) : null;
   } catch (err) {
     if (located?.origin !== 'cache' || !sources.onBrokenCache) throw err;
     sources.onBrokenCache(err as Error);
@@ -46,10 +46,9 @@ export function loadEnrichment(sources: EnrichmentSources = {}): LoadedEnrichmen
 }
 
 /**
- * The ranges of a located ip-ranges.json. The cached one goes through its compiled copy: it is the file runs use
- * again and again, and the cache directory is ours to write.
+ * The ranges of a located ip-ranges.json, through its compiled copy in the cache directory (9 ms to load against
+ * ~80 ms to build; with --workers every thread loads them).
  */
-export function loadAwsRanges(located: { path: string; origin: RangesOrigin }): AwsRanges {
-  if (located.origin === 'cache') return loadCompiledRanges(located.path, compiledRangesPath(located.path)).ranges;
-  return AwsRanges.fromFile(located.path);
+export function loadAwsRanges(located: { path: string; origin: RangesOrigin }, env: NodeJS.ProcessEnv = process.env): AwsRanges {
+  return loadCompiledRanges(located.path, compiledCopyPath(located, env)).ranges;
 }

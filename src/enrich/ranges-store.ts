@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,17 @@ export function cachedRangesPath(env: NodeJS.ProcessEnv = process.env): string {
 /** The compiled copy of the cached file (see compiled-ranges.ts), beside it. */
 export function compiledRangesPath(jsonPath: string): string {
   return path.join(path.dirname(jsonPath), 'ip-ranges.compiled');
+}
+
+/**
+ * Where the compiled copy of a located ip-ranges.json goes: beside the cached file, and for a file named by
+ * --ip-ranges or VPCFLOW_IP_RANGES in the cache directory, under a hash of its absolute path (never beside the user's
+ * own file). The copy is keyed to the file's size, mtime and syncToken, so a path reused for another file is rebuilt.
+ */
+export function compiledCopyPath(located: { path: string; origin: RangesOrigin }, env: NodeJS.ProcessEnv = process.env): string {
+  if (located.origin === 'cache') return compiledRangesPath(located.path);
+  const id = createHash('sha256').update(path.resolve(located.path)).digest('hex').slice(0, 16);
+  return path.join(cacheDir(env), 'compiled', `${id}.ip-ranges.compiled`);
 }
 
 export type RangesOrigin = '--ip-ranges' | 'VPCFLOW_IP_RANGES' | 'cache';
