@@ -143,3 +143,20 @@ export function bytesEqual(buf: Uint8Array, start: number, end: number, text: st
   for (let i = 0; i < text.length; i++) if (buf[start + i] !== text.charCodeAt(i)) return false;
   return true;
 }
+
+/**
+ * A DataView of the chunk last asked for, for reading or writing four bytes at a time. Chunks change far less often
+ * than lines or records, so the view is made once per chunk.
+ */
+export class ChunkView {
+  private of: Uint8Array | null = null;
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+  get(buf: Uint8Array): DataView<ArrayBufferLike> {
+    if (buf !== this.of) {
+      this.of = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return this.view;
+  }
+}

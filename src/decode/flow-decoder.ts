@@ -1,4 +1,4 @@
-import { isIPv6, parseIPv4, parseUnsigned, tokenize, bytesEqual } from './bytes.js';
+import { ChunkView, isIPv6, parseIPv4, parseUnsigned, tokenize, bytesEqual } from './bytes.js';
 import { eventStream, eventTimestamp, isMessageEvent, parseIsoTime, startsWithIsoTime, stripAnsi, type InputShape } from './envelope.js';
 import { knownField } from './field-catalog.js';
 import { DEFAULT_FORMAT, FormatSet, formatFromHeader, parseFormat, type Format } from './format.js';
@@ -113,9 +113,7 @@ export class FlowDecoder {
   private readonly zone = { hasZone: false };
   private planFormat: Format | null = null;
   private plan: Plan | null = null;
-  /** A view of the chunk being decoded, for reading four bytes at a time; chunks change far less often than lines. */
-  private viewOf: Uint8Array | null = null;
-  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private readonly chunkView = new ChunkView();
 
   constructor(
     private readonly target: DecodeTarget,
@@ -300,11 +298,7 @@ export class FlowDecoder {
     const kinds = rec.kinds;
     const numbers = rec.numbers;
     const interned = rec.interned;
-    if (rec.format !== format) {
-      // Known enum values are only reset per line for enum fields; a new layout clears them all.
-      interned.fill(undefined);
-      rec.format = format;
-    }
+    rec.useFormat(format);
     rec.buf = buf;
     for (let i = 0; i < types.length; i++) {
       const s = starts[i];
@@ -373,16 +367,8 @@ export class FlowDecoder {
     const numbers = rec.numbers;
     const interned = rec.interned;
     const n = types.length;
-    if (rec.format !== format) {
-      // Known enum values are only set for enum fields; a new layout clears them all.
-      interned.fill(undefined);
-      rec.format = format;
-    }
-    if (buf !== this.viewOf) {
-      this.viewOf = buf;
-      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    const view = this.view;
+    rec.useFormat(format);
+    const view = this.chunkView.get(buf);
     let i = s;
     let c = 0;
     for (let f = 0; f < n; f++) {

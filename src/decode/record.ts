@@ -53,6 +53,14 @@ export class DecodedRecord {
   /** Ingress/egress derived from the interface's own addresses, for formats without flow-direction. */
   direction: 'ingress' | 'egress' | null = null;
 
+  /** Starts a line of `format`. Known enum values are only reset per line for enum fields; a new layout clears them all. */
+  useFormat(format: Format): void {
+    if (this.format !== format) {
+      this.interned.fill(undefined);
+      this.format = format;
+    }
+  }
+
   /** The text of a slot (any kind but null). */
   text(i: number): string {
     const known = this.interned[i];

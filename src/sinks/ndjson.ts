@@ -10,6 +10,7 @@ import {
   type DecodedRecord,
   type RecordOptions,
 } from '../decode/record.js';
+import { ChunkView } from '../decode/bytes.js';
 import { protocolName } from '../decode/protocols.js';
 import { endpointObject } from '../enrich/endpoint.js';
 import { tcpFlagNames } from '../decode/tcp-flags.js';
@@ -58,9 +59,8 @@ export class NdjsonWriter implements RecordWriter {
   private buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private pos = 0;
-  /** A view of the input chunk the records point into; chunks change far less often than records. */
-  private src: Uint8Array | null = null;
-  private srcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** The input chunk the records point into. */
+  private readonly chunkView = new ChunkView();
   private readonly layouts = new WeakMap<readonly Column[], Layout>();
   private readonly protocolJson: (Buffer | undefined)[] = [];
   private readonly flagsJson: (Buffer | undefined)[] = [];
@@ -89,11 +89,7 @@ export class NdjsonWriter implements RecordWriter {
     const starts = rec.starts;
     const ends = rec.ends;
     const src = rec.buf;
-    if (src !== this.src) {
-      this.src = src;
-      this.srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    }
-    const srcView = this.srcView;
+    const srcView = this.chunkView.get(src);
     const prefixView = layout.prefixView;
     const count = columns.length;
     for (let c = 0; c < count; c++) {
@@ -200,7 +196,7 @@ export class NdjsonWriter implements RecordWriter {
     } else {
       // Four bytes at a time while none needs a closer look (a control byte, DEL or non-ASCII, `"` or `\`): each
       // test is exact, by the classic has-zero-byte/has-less-than tricks on the word.
-      const view = this.srcView;
+      const view = this.chunkView.get(src);
       const outView = this.view;
       let k = s;
       for (; k + 4 <= e; k += 4, p += 4) {
