@@ -10,7 +10,7 @@ import { expandInputs, InputError, type InputSource } from '../sources/inputs.js
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import { ENRICHMENT_OPTIONS, EXIT } from './options.js';
 
-export const BENCH_HELP = `vpcflow bench - how fast vpcflow is on your files, stage by stage
+const BENCH_HELP = `vpcflow bench - how fast vpcflow is on your files, stage by stage
 
 Usage:
   vpcflow bench [FILE|DIR...] [--lines N] [--runs N] [--json] [--ip-ranges FILE] [--vpc ...] [--inventory FILE]
@@ -26,9 +26,9 @@ A table on a terminal, JSON with --json or when piped.
 `;
 
 export type StageName = 'read' | 'decode' | 'enrich' | 'serialise';
-export const STAGES: readonly StageName[] = ['read', 'decode', 'enrich', 'serialise'];
+const STAGES: readonly StageName[] = ['read', 'decode', 'enrich', 'serialise'];
 
-export interface StageResult {
+interface StageResult {
   stage: StageName;
   seconds: number;
   lines: number;

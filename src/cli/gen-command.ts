@@ -4,7 +4,7 @@ import { parseFormat, FormatError } from '../decode/format.js';
 import { batches, generateFlowLogs } from '../sources/generate.js';
 import { EXIT } from './options.js';
 
-export const GEN_HELP = `vpcflow gen - realistic generated flow logs, the same for the same seed
+const GEN_HELP = `vpcflow gen - realistic generated flow logs, the same for the same seed
 
 Usage:
   vpcflow gen [--lines N] [--seed S] [--format FORMAT] [--shape raw|tail] [--header]

@@ -153,10 +153,10 @@ Examples:
   vpcflow s3://my-logs/AWSLogs/ --region eu-west-1 --since 2d --out flows/ -o parquet --workers auto
 `;
 
-function positive(text: string | undefined, name: string, fallback: number, zeroOk = false): number {
+function positive(text: string | undefined, name: string, fallback: number, zeroOk = false, orElse = ''): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${name} must be a whole number${zeroOk ? '' : ' of at least 1'}${name === '--workers' ? " or 'auto'" : ''}, not '${text}'`);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${name} must be a whole number${zeroOk ? '' : ' of at least 1'}${orElse}, not '${text}'`);
   return n;
 }
 
@@ -164,7 +164,7 @@ const RELATIVE = /^(\d+)([smhdw])$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** `2024-11-07`, `2024-11-07T17:20Z` (UTC when no zone is given) or, as in `aws logs tail --since`, `30m`, `12h`, `7d`. */
-export function parseTime(text: string, name: string, now = Date.now()): Date {
+function parseTime(text: string, name: string, now = Date.now()): Date {
   const rel = RELATIVE.exec(text);
   if (rel) return new Date(now - Number(rel[1]) * UNIT_MS[rel[2]]);
   const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
@@ -237,7 +237,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (since && until && since >= until) throw new UsageError('--since must be before --until');
   for (const a of v.account ?? []) if (!/^\d{12}$/.test(a)) throw new UsageError(`--account must be a 12-digit AWS account id, not '${a}'`);
   const concurrency = positive(v.concurrency, '--concurrency', 8);
-  const workers = v.workers === 'auto' ? availableParallelism() : positive(v.workers, '--workers', 0, true);
+  const workers = v.workers === 'auto' ? availableParallelism() : positive(v.workers, '--workers', 0, true, " or 'auto'");
 
   let fields: string[] | undefined;
   let unknownFields: string[] = [];

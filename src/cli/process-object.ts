@@ -6,7 +6,7 @@ import type { DecodedRecord } from '../decode/record.js';
 import type { Reject } from '../decode/rejects.js';
 import { SourceDecoder, type SourceDecoderOptions } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
-import { describeReadError } from '../sources/inputs.js';
+import { describeReadError, isGzipMagic, isParquetMagic } from '../sources/inputs.js';
 import { PART_BYTES, partRanges } from '../sources/file-parts.js';
 import { openObject, type FlowLogObject } from '../sources/objects.js';
 import { CsvWriter } from '../sinks/csv.js';
@@ -72,8 +72,12 @@ export async function processObject(
   const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings, (obj.part?.index ?? 0) === 0) : null;
   let failure: Error | null = null;
 
+  // The object's output name, worked out once: only Parquet's partition depends on the record.
+  const stem = outputStem(obj.key);
+  const textName = `${stem}.${settings.output}.gz`;
+  const parquetName = `${path.posix.basename(stem)}.parquet`;
   const fileFor = (rec: DecodedRecord): OutputFile | null => {
-    const name = outputName(obj, settings, rec);
+    const name = settings.output === 'parquet' ? `${hivePartition(rec, obj.info.region)}/${parquetName}` : textName;
     let file = files.get(name);
     if (!file) {
       try {
@@ -150,8 +154,7 @@ export async function filePartsFor(obj: FlowLogObject, settings: ObjectSettings)
   } finally {
     await fh.close();
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) return null;
-  if (head.subarray(0, 4).toString('latin1') === 'PAR1') return null;
+  if (isGzipMagic(head) || isParquetMagic(head)) return null;
   const lastLine = head.lastIndexOf(0x0a, bytes - 1);
   if (lastLine < 0) return null;
   const decoder = new SourceDecoder({ record() {}, reject() {} }, settings.decoder);
@@ -171,12 +174,6 @@ export async function filePartsFor(obj: FlowLogObject, settings: ObjectSettings)
 function textWriter(settings: ObjectSettings, headerRow = true): RecordWriter {
   const options = { fields: settings.fields, isoTimes: settings.isoTimes };
   return settings.output === 'csv' ? new CsvWriter({ ...options, headerRow }) : new NdjsonWriter(options);
-}
-
-function outputName(obj: FlowLogObject, settings: ObjectSettings, rec: DecodedRecord): string {
-  const stem = outputStem(obj.key);
-  if (settings.output !== 'parquet') return `${stem}.${settings.output}.gz`;
-  return `${hivePartition(rec, obj.info.region)}/${path.posix.basename(stem)}.parquet`;
 }
 
 /** gzip NDJSON or CSV; each file is complete on its own (CSV repeats its header). */

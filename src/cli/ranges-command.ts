@@ -6,7 +6,7 @@ import { loadAwsRanges, loadEnrichment } from '../enrich/load.js';
 import { cachedRangesPath, IP_RANGES_URL, locateRanges, updateRanges } from '../enrich/ranges-store.js';
 import { ENRICHMENT_OPTIONS, EXIT } from './options.js';
 
-export const RANGES_HELP = `vpcflow ranges - AWS's ip-ranges.json, which names the AWS service and region of an address
+const RANGES_HELP = `vpcflow ranges - AWS's ip-ranges.json, which names the AWS service and region of an address
 
 Usage:
   vpcflow ranges update [--url URL] [--force]

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { DEFAULT_FORMAT, type Format } from '../decode/format.js';
 
 /** The header line AWS writes at the top of S3 exports of the default format. */
-export const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+
 
 export interface GenerateOptions {
   /** Yield the S3 header line first (in addition to `count` records). */
@@ -184,7 +184,7 @@ const RECORDS_PER_SECOND = 12;
 export function* generateLines(count: number, seed = 1, options: GenerateOptions = {}): Generator<string> {
   const r = mulberry32(seed);
   const { enis, peers4, peers6 } = buildWorld(r);
-  if (options.header) yield HEADER;
+  if (options.header) yield DEFAULT_FORMAT.text;
 
   let clock = START_TIME;
   for (let n = 0; n < count; n++) {

@@ -104,7 +104,7 @@ export function fileSource(file: string): InputSource {
  */
 export async function decompressed(stream: Readable, name: string): Promise<Readable> {
   const head = await peek(stream, 4);
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+  if (isGzipMagic(head)) {
     // Room for a few decompressed chunks: gunzip (on libuv's threads) keeps working while this thread decodes,
     // instead of the two taking turns.
     // (Transform options pass through zlib's constructor; its TypeScript type does not list them.)
@@ -116,6 +116,10 @@ export async function decompressed(stream: Readable, name: string): Promise<Read
     throw new InputError(name, 'Parquet cannot be read from a pipe (it is read footer first); give the file name instead');
   }
   return stream;
+}
+
+export function isGzipMagic(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
 /** 'PAR1' (kept here so that recognising Parquet does not load its reader). */

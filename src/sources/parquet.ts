@@ -4,7 +4,7 @@ import { parquetMetadataAsync, parquetRead, parquetSchema, type Compressors, typ
 import { compressors as allDecompressors } from 'hyparquet-compressors';
 import { knownField } from '../decode/field-catalog.js';
 import { formatFromHeader } from '../decode/format.js';
-import { isParquetMagic } from './inputs.js';
+import { isGzipMagic, isParquetMagic } from './inputs.js';
 
 /**
  * Reading flow-log objects AWS writes with `FileFormat=parquet` ("Parquet with Gzip compression"): one column per
@@ -73,7 +73,7 @@ function clamp(n: number, size: number): number {
 const DECOMPRESSORS: Compressors = {
   ...(allDecompressors as Compressors),
   GZIP: (input: Uint8Array) => {
-    if (input[0] === 0x1f && input[1] === 0x8b) return gunzipSync(input);
+    if (isGzipMagic(input)) return gunzipSync(input);
     if ((input[0] & 0x0f) === 8 && ((input[0] << 8) | input[1]) % 31 === 0) return inflateSync(input);
     return inflateRawSync(input);
   },
