@@ -64,8 +64,12 @@ interface Plan {
 }
 
 const plans = new WeakMap<Format, Plan>();
+// The last layout's plan kept at hand: a WeakMap lookup per line is measurable.
+let lastFormat: Format | null = null;
+let lastPlan: Plan | null = null;
 
 function planFor(format: Format): Plan {
+  if (format === lastFormat) return lastPlan!;
   let plan = plans.get(format);
   if (!plan) {
     const types = new Uint8Array(format.fields.length);
@@ -82,7 +86,8 @@ function planFor(format: Format): Plan {
     plan = { types, enums };
     plans.set(format, plan);
   }
-  return plan;
+  lastFormat = format;
+  return (lastPlan = plan);
 }
 
 const headerFormats = new Map<string, Format>();
@@ -111,8 +116,6 @@ export class FlowDecoder {
   private rejectField = -1;
   private rejectDetail = '';
   private readonly zone = { hasZone: false };
-  private planFormat: Format | null = null;
-  private plan: Plan | null = null;
   private readonly chunkView = new ChunkView();
 
   constructor(
@@ -355,12 +358,7 @@ export class FlowDecoder {
    */
   private decodeInOnePass(format: Format, buf: Uint8Array, s: number, end: number): boolean {
     const rec = this.rec;
-    // The plan of the last layout is kept at hand: a WeakMap lookup per line is measurable here.
-    if (format !== this.planFormat) {
-      this.plan = planFor(format);
-      this.planFormat = format;
-    }
-    const { types, enums } = this.plan!;
+    const { types, enums } = planFor(format);
     const starts = rec.starts;
     const ends = rec.ends;
     const kinds = rec.kinds;
@@ -380,7 +378,6 @@ export class FlowDecoder {
       if (c === 0x2d && (i + 1 === end || buf[i + 1] === 0x20 || buf[i + 1] === 0x09)) {
         kinds[f] = KIND_NULL;
         ends[f] = ++i;
-        if (type === T_ENUM) interned[f] = undefined;
         continue;
       }
       if (type === T_INT || type === T_COUNT) {

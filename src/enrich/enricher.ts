@@ -1,6 +1,6 @@
 import { bytesEqual, parseIPv4 } from '../decode/bytes.js';
 import type { Format } from '../decode/format.js';
-import { KIND_IPV4, KIND_IPV6, type DecodedRecord } from '../decode/record.js';
+import { KIND_IPV4, KIND_IPV6, KIND_NULL, type DecodedRecord } from '../decode/record.js';
 import { derivesDirection, endpointFields, NON_PUBLIC_RANGES, type EndpointInfo, type Scope, type VpcOwner } from './endpoint.js';
 import type { Inventory, KnownInterface } from './inventory.js';
 import type { AwsRange, AwsRanges } from './ip-ranges.js';
@@ -90,8 +90,7 @@ export class Enricher {
 
   /** Fills `rec.endpoints` for the record's address fields, and `rec.direction` where the format has none. */
   enrich(rec: DecodedRecord): void {
-    // The last layout's plan kept at hand: a WeakMap lookup per record is measurable here.
-    const plan = rec.format === this.lastFormat ? this.lastPlan! : this.planFor(rec.format);
+    const plan = this.planFor(rec.format);
     rec.enriched = true;
     const kinds = rec.kinds;
     const fields = plan.addressFields;
@@ -186,7 +185,7 @@ export class Enricher {
    */
   private direction(rec: DecodedRecord, plan: FormatPlan): 'ingress' | 'egress' | null {
     const iface = plan.interfaceField;
-    if (iface < 0 || rec.kinds[iface] === 0) return null;
+    if (rec.kinds[iface] === KIND_NULL) return null;
     // endpointFields() lists srcaddr and dstaddr first, and derivesDirection() guarantees both are there.
     const [src, dst] = plan.addressFields;
     if (this.ownedBy(rec, src, iface)) return 'egress';
@@ -201,6 +200,8 @@ export class Enricher {
   }
 
   private planFor(format: Format): FormatPlan {
+    // The last layout's plan kept at hand: a WeakMap lookup per record is measurable here.
+    if (format === this.lastFormat) return this.lastPlan!;
     this.lastFormat = format;
     let plan = this.plans.get(format);
     if (!plan) {

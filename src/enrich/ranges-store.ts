@@ -84,9 +84,8 @@ export async function updateRanges(options: { url?: string; env?: NodeJS.Process
   } catch (err) {
     throw new IpRangesError(`${url}: the download is not valid JSON (${(err as Error).message}); the cached file is unchanged`);
   }
-  const fresh = validateIpRanges(doc, url);
-  // Builds the lookup structures once, so a file that validates but cannot be used never replaces a good one.
-  AwsRanges.fromDocument(doc, url);
+  // Validated by building the lookup structures, so a file that parses but cannot be used never replaces a good one.
+  const fresh = AwsRanges.fromDocument(doc, url).info;
 
   let previousSyncToken: string | null = null;
   if (existsSync(target)) {

@@ -18,10 +18,6 @@ export const MANIFEST_NAME = '_vpcflow-manifest.jsonl';
 export abstract class FinishedObjects {
   protected readonly done = new Map<string, string>();
 
-  get finishedCount(): number {
-    return this.done.size;
-  }
-
   /** Finished, and not changed since (same ETag). */
   isFinished(id: string, etag: string): boolean {
     return this.done.get(id) === etag;

@@ -117,7 +117,7 @@ export class NdjsonWriter implements RecordWriter {
       } else {
         this.pos = p;
         if (kind === -1) this.writeDerived(rec, columns[c]);
-        else this.writeText(rec, i);
+        else this.writeText(rec, i, srcView);
         out = this.buf;
         outView = this.view;
         p = this.pos;
@@ -183,7 +183,7 @@ export class NdjsonWriter implements RecordWriter {
   }
 
   /** Text fields: copied as they are when they are printable ASCII without `"` or `\`, else escaped by JSON.stringify. */
-  private writeText(rec: DecodedRecord, i: number): void {
+  private writeText(rec: DecodedRecord, i: number, view: DataView<ArrayBufferLike>): void {
     const known = rec.interned[i];
     const src = rec.buf;
     const s = rec.starts[i];
@@ -196,7 +196,6 @@ export class NdjsonWriter implements RecordWriter {
     } else {
       // Four bytes at a time while none needs a closer look (a control byte, DEL or non-ASCII, `"` or `\`): each
       // test is exact, by the classic has-zero-byte/has-less-than tricks on the word.
-      const view = this.chunkView.get(src);
       const outView = this.view;
       let k = s;
       for (; k + 4 <= e; k += 4, p += 4) {
@@ -257,8 +256,6 @@ export class NdjsonWriter implements RecordWriter {
       }
       case 'direction':
         return this.copy(rec.direction === 'ingress' ? INGRESS : rec.direction === 'egress' ? EGRESS : NULL);
-      case 'log_timestamp':
-        return Number.isNaN(rec.logTimestamp) ? this.copy(NULL) : this.writeValue(rec, col);
       default:
         return this.writeValue(rec, col);
     }

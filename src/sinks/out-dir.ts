@@ -39,7 +39,6 @@ export class AtomicGzipFile {
   private readonly gzip: Gzip;
   private readonly file: WriteStream;
   private readonly tmp: string;
-  private bytes = 0;
 
   private constructor(readonly path: string) {
     this.tmp = `${path}.tmp`;
@@ -55,14 +54,9 @@ export class AtomicGzipFile {
     return new AtomicGzipFile(file);
   }
 
-  get uncompressedBytes(): number {
-    return this.bytes;
-  }
-
   /** Writes, waiting when the disk is slower than decoding (backpressure). */
   async write(chunk: string | Buffer): Promise<void> {
     if (chunk.length === 0) return;
-    this.bytes += chunk.length;
     if (!this.gzip.write(chunk)) await once(this.gzip, 'drain');
   }
 
