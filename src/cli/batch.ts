@@ -115,8 +115,17 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
       for (const resolve of next) resolve();
     }
   };
+  // One wait for 'drain' shared by every write that finds stdout full: the chunks of an object released by its turn
+  // are written all at once, and a listener each made Node warn of a leak (11 'drain' listeners) on a pipe.
+  let drain: Promise<void> | null = null;
   const write = async (chunk: string | Buffer) => {
-    if (!options.stdout.write(chunk)) await new Promise((resolve) => options.stdout.once('drain', resolve));
+    if (options.stdout.write(chunk)) return;
+    await (drain ??= new Promise<void>((resolve) =>
+      options.stdout.once('drain', () => {
+        drain = null;
+        resolve();
+      }),
+    ));
   };
 
   // Parts of one big file (shared between the workers): the lines and decoder state the parts written so far
