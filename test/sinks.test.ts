@@ -4,6 +4,7 @@ import type { DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder, type SourceDecoderOptions } from '../src/decode/source-decoder.js';
 import { CsvWriter } from '../src/sinks/csv.js';
 import { NdjsonWriter, type NdjsonOptions } from '../src/sinks/ndjson.js';
+import { OutputBuffers } from '../src/sinks/output-buffers.js';
 import type { RecordWriter } from '../src/sinks/record-writer.js';
 import { TableWriter } from '../src/sinks/table.js';
 import { fixture } from './helpers.js';
@@ -68,6 +69,37 @@ describe('NDJSON writer', () => {
     const { text, expected } = render(line.repeat(20_000), new NdjsonWriter());
     expect(text.length).toBeGreaterThan(1 << 20);
     expect(text).toBe(expected.map((l) => l + '\n').join(''));
+  });
+
+  it.each(['ndjson', 'csv'])('%s: hands chunks out without copying, leaves them alone until given back, then reuses their buffer', (kind) => {
+    const buffers = new OutputBuffers(4096);
+    const writer = kind === 'csv' ? new CsvWriter({ buffers }) : new NdjsonWriter({ buffers });
+    const line = (n: number) => `2 123456789012 eni-1 10.0.0.${n} 10.0.0.2 1 2 6 1 40 1731000000 1731000060 ACCEPT OK\n`;
+    const feed = (from: number, to: number) => {
+      const decoder = new SourceDecoder({ record: (rec) => writer.write(rec), reject: () => {} });
+      decoder.begin('test');
+      for (let n = from; n < to; n++) decoder.push(Buffer.from(line(n)));
+      decoder.end();
+      return writer.take();
+    };
+    const first = feed(1, 20);
+    const firstText = first.toString();
+    expect(firstText).toContain('10.0.0.19');
+    // Not given back yet: the next chunks are written elsewhere, and the first is intact.
+    const second = feed(20, 40);
+    expect(second.buffer).not.toBe(first.buffer);
+    expect(first.toString()).toBe(firstText);
+    buffers.put(first);
+    buffers.put(second);
+    // The third chunk is in the buffer that took the second's place; the one after it reuses a given-back one.
+    const third = feed(40, 41);
+    const fourth = feed(41, 42);
+    expect([first.buffer, second.buffer]).not.toContain(third.buffer);
+    expect([first.buffer, second.buffer]).toContain(fourth.buffer);
+    expect(fourth.toString()).toContain('10.0.0.41');
+    // Without buffers, each chunk is a copy of its own.
+    const plain = kind === 'csv' ? new CsvWriter() : new NdjsonWriter();
+    expect(plain.take().length).toBe(0);
   });
 });
 

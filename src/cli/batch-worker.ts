@@ -11,6 +11,7 @@ import type { FlowLogObject } from '../sources/objects.js';
 import type { S3ClientOptions } from '../sources/s3.js';
 import { OUTPUT_WINDOW, type WorkerMessage } from './batch.js';
 import { processObject, type ObjectSettings } from './process-object.js';
+import { OutputBuffers } from '../sinks/output-buffers.js';
 
 const { settings, s3, enrichment } = workerData as { settings: ObjectSettings; s3: S3ClientOptions; enrichment: EnrichmentSources | null };
 const port = parentPort!;
@@ -22,8 +23,12 @@ let waitingForRoom: (() => void) | null = null;
 
 const send = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; bytes: number }) => {
+/** Stdout chunks move to the main thread without a copy and their buffers come back with the acknowledgement. */
+const buffers = new OutputBuffers();
+
+port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; bytes: number; buffer: ArrayBuffer }) => {
   if (m.type === 'ack') {
+    buffers.put(m.buffer);
     unwritten -= m.bytes;
     if (waitingForRoom && unwritten < OUTPUT_WINDOW) {
       waitingForRoom();
@@ -40,6 +45,7 @@ async function processIn(obj: FlowLogObject): Promise<void> {
   if (obj.location.kind === 's3') client ??= (await import('../sources/s3.js')).createS3Client(s3);
   let lastProgress = 0;
   const result = await processObject(obj, settings, enricher, client, {
+    buffers,
     reject: (reject) => send({ type: 'reject', reject }),
     progress: (bytes) => {
       // A message per chunk would cost more than the chunk; a few per second are enough for a progress bar.
@@ -51,9 +57,9 @@ async function processIn(obj: FlowLogObject): Promise<void> {
     },
     output: async (chunk) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      // Its own ArrayBuffer, so it moves to the main thread without a copy (writers hand out chunks that have one).
+      // A chunk of one of `buffers` owns its ArrayBuffer, so it moves to the main thread without a copy.
       let owned: Uint8Array = bytes;
-      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) {
+      if (bytes.byteOffset !== 0 || bytes.buffer.byteLength < buffers.size) {
         owned = new Uint8Array(bytes.byteLength);
         owned.set(bytes);
       }

@@ -13,6 +13,7 @@ import type { S3ClientOptions } from '../sources/s3.js';
 import { parseS3Url, type KeyFilter } from '../sources/s3-layout.js';
 import { Manifest } from '../sinks/manifest.js';
 import { outputStem, removeStaleTemps } from '../sinks/out-dir.js';
+import { OutputBuffers } from '../sinks/output-buffers.js';
 import { fmt, type Logger } from './diagnostics.js';
 import { filePartsFor, processObject, type ObjectResult, type ObjectSettings } from './process-object.js';
 
@@ -115,18 +116,13 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
       for (const resolve of next) resolve();
     }
   };
-  // One wait for 'drain' shared by every write that finds stdout full: the chunks of an object released by its turn
-  // are written all at once, and a listener each made Node warn of a leak (11 'drain' listeners) on a pipe.
-  let drain: Promise<void> | null = null;
-  const write = async (chunk: string | Buffer) => {
-    if (options.stdout.write(chunk)) return;
-    await (drain ??= new Promise<void>((resolve) =>
-      options.stdout.once('drain', () => {
-        drain = null;
-        resolve();
-      }),
-    ));
-  };
+  // Done once the chunk is written, not only queued (its callback): its buffer is then reused, here or by the worker
+  // that made it. For process.stdout on a file or pipe that is at once (Node writes them synchronously on Linux); a
+  // slow stream holds the writer back until then, which is its backpressure. (Waiting for 'drain' instead put a
+  // listener per chunk on a pipe when an object's held chunks were released at once.)
+  const write = (chunk: string | Buffer) => new Promise<void>((resolve) => options.stdout.write(chunk, () => resolve()));
+  // In this thread, stdout chunks are handed over without a copy and their buffers come back once written.
+  const buffers = pool ? null : new OutputBuffers();
 
   // Parts of one big file (shared between the workers): the lines and decoder state the parts written so far
   // ended with, by file. A part's rejects are numbered from its own start, so they are held until its turn.
@@ -147,7 +143,9 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
       output: async (chunk: string | Buffer) => {
         await waitTurn(obj.id);
         if (isRight()) await write(chunk);
+        if (buffers && typeof chunk !== 'string') buffers.put(chunk);
       },
+      buffers: buffers ?? undefined,
       reject: part ? (r: Reject) => void held.push(r) : options.reportReject,
       progress: (bytes: number) => progress.bytes(obj.id, bytes),
     };
@@ -285,7 +283,9 @@ class WorkerPool {
           else if (m.type === 'output') {
             // Acknowledged once written: a worker stops when OUTPUT_WINDOW bytes of its output are unwritten.
             const bytes = m.chunk.byteLength;
-            const write = hooks.output(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, bytes)).then(() => worker.postMessage({ type: 'ack', bytes }));
+            const buffer = m.chunk.buffer as ArrayBuffer;
+            // Its buffer goes back with the acknowledgement, for the worker to fill again.
+            const write = hooks.output(Buffer.from(buffer, m.chunk.byteOffset, bytes)).then(() => worker.postMessage({ type: 'ack', bytes, buffer }, [buffer]));
             written = written.then(() => write);
           } else if (m.type === 'done') {
             cleanup();

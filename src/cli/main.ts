@@ -8,6 +8,7 @@ import type { Enricher } from '../enrich/enricher.js';
 import { describeReadError, expandInputs, InputError } from '../sources/inputs.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
+import { OutputBuffers } from '../sinks/output-buffers.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { TableWriter } from '../sinks/table.js';
 import { createLogger, logSummary, RejectReporter, type Logger } from './diagnostics.js';
@@ -120,7 +121,9 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   const output = options.output ?? (stdout.isTTY ? 'table' : 'ndjson');
   const onDropped = (keys: string[]) =>
     logger.warn(`the format changed mid-stream; ${output} columns follow the first one, so ${keys.join(', ')} ${keys.length === 1 ? 'is' : 'are'} left out (use --fields or NDJSON)`);
-  const writerOptions = { fields: options.fields, isoTimes: options.isoTimes };
+  // Output chunks go out without a copy and their buffers come back once written (see OutputBuffers).
+  const buffers = new OutputBuffers();
+  const writerOptions = { fields: options.fields, isoTimes: options.isoTimes, buffers };
   const writer: RecordWriter =
     output === 'csv' ? new CsvWriter(writerOptions, onDropped)
     : output === 'table' ? new TableWriter(writerOptions, onDropped)
@@ -174,7 +177,10 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   const flushOutput = async () => {
     rejects.flush();
     const text = writer.take();
-    if (text.length > 0 && !stdout.write(text)) await drained(stdout);
+    const written = () => {
+      if (typeof text !== 'string') buffers.put(text);
+    };
+    if (text.length > 0 && !stdout.write(text, written)) await drained(stdout);
     if (writer.holding && idleTimer === undefined) {
       idleTimer = setTimeout(() => {
         idleTimer = undefined;

@@ -13,6 +13,7 @@ import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import { AtomicGzipFile, outputStem, safeOutputPath } from '../sinks/out-dir.js';
 import { hivePartition, ParquetFileWriter } from '../sinks/parquet.js';
+import type { OutputBuffers } from '../sinks/output-buffers.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 
 export type BatchOutput = 'ndjson' | 'csv' | 'parquet';
@@ -30,6 +31,8 @@ export interface ObjectSettings {
 export interface ObjectHooks {
   /** Output for stdout mode; awaited, so a slow reader slows the object down. */
   output?(chunk: string | Buffer): Promise<void>;
+  /** Buffers for the stdout output: each chunk given to `output` is then one of them, to give back once written. */
+  buffers?: OutputBuffers;
   reject(reject: Reject): void;
   /** Input bytes read so far of this object (for progress). */
   progress?(bytes: number): void;
@@ -69,7 +72,7 @@ export async function processObject(
 ): Promise<ObjectResult> {
   const files = new Map<string, OutputFile>();
   // A part after the first continues the output of the one before it: no second CSV header row.
-  const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings, (obj.part?.index ?? 0) === 0) : null;
+  const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings, (obj.part?.index ?? 0) === 0, hooks.buffers) : null;
   let failure: Error | null = null;
 
   // The object's output name, worked out once: only Parquet's partition depends on the record.
@@ -171,8 +174,8 @@ export async function filePartsFor(obj: FlowLogObject, settings: ObjectSettings)
   }));
 }
 
-function textWriter(settings: ObjectSettings, headerRow = true): RecordWriter {
-  const options = { fields: settings.fields, isoTimes: settings.isoTimes };
+function textWriter(settings: ObjectSettings, headerRow = true, buffers?: OutputBuffers): RecordWriter {
+  const options = { fields: settings.fields, isoTimes: settings.isoTimes, buffers };
   return settings.output === 'csv' ? new CsvWriter({ ...options, headerRow }) : new NdjsonWriter(options);
 }
 

@@ -14,11 +14,14 @@ import { ChunkView } from '../decode/bytes.js';
 import { protocolName } from '../decode/protocols.js';
 import { endpointObject } from '../enrich/endpoint.js';
 import { tcpFlagNames } from '../decode/tcp-flags.js';
+import { WorkingBuffer, type OutputBuffers } from './output-buffers.js';
 import type { RecordWriter } from './record-writer.js';
 
 export interface NdjsonOptions extends RecordOptions {
   /** Output keys to keep, in order (`--fields`). */
   fields?: readonly string[];
+  /** Hand chunks out without copying: give each back (`buffers.put`) once written. */
+  buffers?: OutputBuffers;
 }
 
 interface Layout {
@@ -35,6 +38,13 @@ const NULL = Buffer.from('null');
 const INGRESS = Buffer.from('"ingress"');
 const EGRESS = Buffer.from('"egress"');
 const INITIAL_CAPACITY = 1 << 20;
+/**
+ * Endpoint objects are shared by every address with the same owner, so each is serialised once, by its id (unique
+ * in this thread, whichever enricher made it). Kept for every writer of the thread: a writer per object or per part
+ * of a file started over, and re-serialised each endpoint every 18,000 lines with --workers. Bounded by the number
+ * of distinct answers an enricher can give.
+ */
+const endpointJson: ({ bytes: Buffer; view: DataView } | undefined)[] = [];
 const QUOTE = 0x22;
 
 /**
@@ -56,9 +66,7 @@ function copyRun(outView: DataView, out: Uint8Array, p: number, srcView: DataVie
  * garbage collection of the string pieces (measured with bench/decode.ts).
  */
 export class NdjsonWriter implements RecordWriter {
-  private buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
-  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
-  private pos = 0;
+  private readonly working: WorkingBuffer;
   /** The input chunk the records point into. */
   private readonly chunkView = new ChunkView();
   private readonly layouts = new WeakMap<readonly Column[], Layout>();
@@ -66,13 +74,13 @@ export class NdjsonWriter implements RecordWriter {
   private readonly flagsJson: (Buffer | undefined)[] = [];
   private lastColumns: readonly Column[] | null = null;
   private lastLayout: Layout | null = null;
-  /** Endpoint objects are shared by every address with the same owner, so each is serialised once (by its id). */
-  private readonly endpointJson: ({ bytes: Buffer; view: DataView } | undefined)[] = [];
   private lastStream: string | null = null;
   private lastStreamJson = NULL;
   readonly holding = false;
 
-  constructor(private readonly options: NdjsonOptions = {}) {}
+  constructor(private readonly options: NdjsonOptions = {}) {
+    this.working = new WorkingBuffer(options.buffers, INITIAL_CAPACITY);
+  }
 
   write(rec: DecodedRecord): void {
     const layout = this.layoutOf(rec);
@@ -82,9 +90,9 @@ export class NdjsonWriter implements RecordWriter {
     this.ensure(prefixBytes.length + (rec.ends[n - 1] - rec.starts[0]) + columns.length * 24 + 2);
     // The common cases are written with a local buffer and position; the rare ones (escaping, derived values)
     // go through methods that may grow the buffer, so both are reloaded after them.
-    let out = this.buf;
-    let outView = this.view;
-    let p = this.pos;
+    let out = this.working.buf;
+    let outView = this.working.view;
+    let p = this.working.pos;
     const kinds = rec.kinds;
     const starts = rec.starts;
     const ends = rec.ends;
@@ -115,26 +123,22 @@ export class NdjsonWriter implements RecordWriter {
         out[p++] = 0x6c;
         out[p++] = 0x6c;
       } else {
-        this.pos = p;
+        this.working.pos = p;
         if (kind === -1) this.writeDerived(rec, columns[c]);
         else this.writeText(rec, i, srcView);
-        out = this.buf;
-        outView = this.view;
-        p = this.pos;
+        out = this.working.buf;
+        outView = this.working.view;
+        p = this.working.pos;
       }
     }
     if (count === 0) out[p++] = 0x7b;
     out[p++] = 0x7d;
     out[p++] = 0x0a;
-    this.pos = p;
+    this.working.pos = p;
   }
 
   take(): Buffer {
-    // Copied out at its exact size: handing over the working buffer meant allocating a new 1 MiB one per chunk,
-    // and that external memory churn cost more than the copy.
-    const chunk = Buffer.from(this.buf.subarray(0, this.pos));
-    this.pos = 0;
-    return chunk;
+    return this.working.take();
   }
 
   private layoutOf(rec: DecodedRecord): Layout {
@@ -162,24 +166,20 @@ export class NdjsonWriter implements RecordWriter {
   }
 
   private ensure(bytes: number): void {
-    if (this.pos + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
-    this.buf.copy(bigger, 0, 0, this.pos);
-    this.buf = bigger;
-    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.length);
+    this.working.ensure(bytes);
   }
 
   private copy(bytes: Buffer): void {
     // Short runs (keys, small values) are faster copied in JS than through a native call; long ones (endpoint
     // objects) the other way round.
     if (bytes.length > 64) {
-      this.pos += bytes.copy(this.buf, this.pos);
+      this.working.pos += bytes.copy(this.working.buf, this.working.pos);
       return;
     }
-    const out = this.buf;
-    let p = this.pos;
+    const out = this.working.buf;
+    let p = this.working.pos;
     for (let k = 0; k < bytes.length; k++) out[p++] = bytes[k];
-    this.pos = p;
+    this.working.pos = p;
   }
 
   /** Text fields: copied as they are when they are printable ASCII without `"` or `\`, else escaped by JSON.stringify. */
@@ -188,15 +188,15 @@ export class NdjsonWriter implements RecordWriter {
     const src = rec.buf;
     const s = rec.starts[i];
     const e = rec.ends[i];
-    const out = this.buf;
-    let p = this.pos;
+    const out = this.working.buf;
+    let p = this.working.pos;
     out[p++] = QUOTE;
     if (known !== undefined) {
       for (let k = 0; k < known.length; k++) out[p++] = known.charCodeAt(k);
     } else {
       // Four bytes at a time while none needs a closer look (a control byte, DEL or non-ASCII, `"` or `\`): each
       // test is exact, by the classic has-zero-byte/has-less-than tricks on the word.
-      const outView = this.view;
+      const outView = this.working.view;
       let k = s;
       for (; k + 4 <= e; k += 4, p += 4) {
         const w = view.getInt32(k);
@@ -212,13 +212,13 @@ export class NdjsonWriter implements RecordWriter {
       }
     }
     out[p++] = QUOTE;
-    this.pos = p;
+    this.working.pos = p;
   }
 
   private writeString(text: string): void {
     const json = JSON.stringify(text);
     this.ensure(Buffer.byteLength(json) + 1024);
-    this.pos += this.buf.write(json, this.pos, 'utf8');
+    this.working.pos += this.working.buf.write(json, this.working.pos, 'utf8');
   }
 
   private writeDerived(rec: DecodedRecord, col: Column): void {
@@ -244,14 +244,14 @@ export class NdjsonWriter implements RecordWriter {
       case 'endpoint': {
         const e = rec.endpoints[col.index];
         if (e === null) return this.copy(NULL);
-        let json = this.endpointJson[e.id];
+        let json = endpointJson[e.id];
         if (json === undefined) {
           const bytes = Buffer.from(JSON.stringify(endpointObject(e)));
-          this.endpointJson[e.id] = json = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length) };
+          endpointJson[e.id] = json = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length) };
         }
         this.ensure(json.bytes.length);
         // Word moves beat a native copy's call overhead at these sizes (60-250 bytes; measured with bench/decode.ts).
-        this.pos = copyRun(this.view, this.buf, this.pos, json.view, json.bytes, 0, json.bytes.length);
+        this.working.pos = copyRun(this.working.view, this.working.buf, this.working.pos, json.view, json.bytes, 0, json.bytes.length);
         return;
       }
       case 'direction':
@@ -264,6 +264,6 @@ export class NdjsonWriter implements RecordWriter {
   private writeValue(rec: DecodedRecord, col: Column): void {
     const json = JSON.stringify(columnValue(rec, col));
     this.ensure(Buffer.byteLength(json));
-    this.pos += this.buf.write(json, this.pos, 'utf8');
+    this.working.pos += this.working.buf.write(json, this.working.pos, 'utf8');
   }
 }
