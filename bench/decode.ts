@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, createReadStream, createWriteStream, existsSync, openSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import os from 'node:os';
@@ -34,7 +34,8 @@ const VPCS = ['vpc-0a=10.0.0.0/16', 'vpc-0b=10.1.0.0/16', 'vpc-0c=172.31.0.0/16'
 const ENRICH_ARGS = ['--ip-ranges', IP_RANGES, ...VPCS.flatMap((v) => ['--vpc', v])];
 let enricher: Enricher | null = null;
 
-const RESULTS = path.join(ROOT, 'bench', 'RESULTS.md');
+/** The default run's figures in RESULTS.md; another size or a selection of contenders beside it. */
+const RESULTS = path.join(ROOT, 'bench', LINES === 1_000_000 && !process.env.VPCFLOW_BENCH_ONLY ? 'RESULTS.md' : `RESULTS-${LINES}-lines.md`);
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** The CLI's read size (src/sources/inputs.ts), so the in-process runs see the same chunks. */
 const CLI_CHUNK = 256 * 1024;
@@ -161,6 +162,26 @@ async function cli(file: string, args = ['--no-enrich']): Promise<Outcome> {
   return { lines: LINES };
 }
 
+/**
+ * The same CLI run as two processes at once, one on each half of the file: what two cores give this work here with
+ * nothing shared, the ceiling for --workers 2 (which also keeps the output in order on one stdout).
+ */
+async function cliHalves(file: string): Promise<Outcome> {
+  await Promise.all(halvesOf(file).map((half) => cli(half, ENRICH_ARGS)));
+  return { lines: LINES };
+}
+
+/** The bench file cut in two at the line nearest its middle, made once beside it. */
+function halvesOf(file: string): [string, string] {
+  const halves: [string, string] = [file + '.half1', file + '.half2'];
+  if (halves.every((h) => existsSync(h) && statSync(h).mtimeMs >= statSync(file).mtimeMs)) return halves;
+  const all = readFileSync(file);
+  const cut = all.indexOf(0x0a, all.length >> 1) + 1;
+  writeFileSync(halves[0], all.subarray(0, cut));
+  writeFileSync(halves[1], all.subarray(cut));
+  return halves;
+}
+
 interface Target {
   /** The row whose time this row's is compared with, and the largest ratio allowed (issue 5). */
   against: string;
@@ -168,8 +189,10 @@ interface Target {
 }
 
 const ENRICHED = existsSync(IP_RANGES);
+/** VPCFLOW_BENCH_ONLY=CLI,gunzip: only the contenders whose names contain one of these (and the floor). */
+const ONLY = (process.env.VPCFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
 
-const CONTENDERS: (Contender & { target?: Target })[] = [
+const ALL_CONTENDERS: (Contender & { target?: Target })[] = [
   { name: 'floor (read + count \\n)', run: floor },
   { name: 'naive baseline (split2)', run: naive },
   { name: 'vpcflow decode-only', run: decodeOnly, target: { against: 'floor', atMost: 2.5 } },
@@ -186,9 +209,11 @@ const CONTENDERS: (Contender & { target?: Target })[] = [
         { name: 'CLI enrich + NDJSON, 1 thread', run: (f: string) => cli(f, ENRICH_ARGS) },
         // × 1 thread at most 1/1.7: two workers at least 1.7 times the one-thread rate.
         { name: 'CLI enrich + NDJSON, --workers 2', run: (f: string) => cli(f, [...ENRICH_ARGS, '--workers', '2']), target: { against: 'CLI enrich + NDJSON, 1', atMost: 1 / 1.7 } },
+        { name: 'two CLI processes, a half each', run: cliHalves, target: { against: 'CLI enrich + NDJSON, 1', atMost: 1 / 1.7 } },
       ]
     : []),
 ];
+const CONTENDERS = ALL_CONTENDERS.filter((c, i) => i === 0 || ONLY.length === 0 || ONLY.some((part) => c.name.includes(part)));
 
 /** Reference sum of the bytes field, from the naive run, which every decoder must match. */
 let expectedBytesSum: number | undefined;
@@ -235,7 +260,8 @@ async function measure(file: string): Promise<Row[]> {
 function targetCell(r: Row, rows: readonly Row[]): string {
   const target = CONTENDERS.find((c) => c.name === r.name)?.target;
   if (!target) return '';
-  const base = rows.find((x) => x.name.startsWith(target.against))!;
+  const base = rows.find((x) => x.name.startsWith(target.against));
+  if (!base) return '';
   const ratio = r.median / base.median;
   const what = target.atMost < 1 ? `≥ ${(1 / target.atMost).toFixed(1)}× faster than ${target.against}` : `≤ ${target.atMost}× ${target.against}`;
   const got = target.atMost < 1 ? `${(1 / ratio).toFixed(2)}×` : `${ratio.toFixed(2)}×`;
@@ -244,7 +270,7 @@ function targetCell(r: Row, rows: readonly Row[]): string {
 
 function table(rows: readonly Row[], size: number): string[][] {
   const floorTime = rows[0].median;
-  const naiveTime = rows[1].median;
+  const naiveTime = rows.find((r) => r.name.startsWith('naive baseline'))?.median;
   return rows.map((r) => [
     r.name,
     r.median.toFixed(3),
@@ -252,7 +278,7 @@ function table(rows: readonly Row[], size: number): string[][] {
     `${(LINES / r.median / 1e6).toFixed(2)} M`,
     (size / 1e6 / r.median).toFixed(0),
     `${(r.median / floorTime).toFixed(1)}×`,
-    `${(naiveTime / r.median).toFixed(2)}×`,
+    naiveTime === undefined ? '' : `${(naiveTime / r.median).toFixed(2)}×`,
     targetCell(r, rows),
   ]);
 }
@@ -293,7 +319,7 @@ async function gzipInput(file: string): Promise<void> {
 async function main(): Promise<void> {
   const { file, size } = await benchInput();
   if (ENRICHED) {
-    await gzipInput(file);
+    if (CONTENDERS.some((c) => c.name.endsWith('.gz'))) await gzipInput(file);
     enricher = loadEnrichment({ ipRanges: IP_RANGES, vpcs: VPCS }).enricher;
   } else {
     process.stderr.write(`${IP_RANGES} is absent: the enrichment, gzip and workers rows are left out (set VPCFLOW_IP_RANGES)\n`);
@@ -333,6 +359,7 @@ async function main(): Promise<void> {
           '- **gunzip alone**: `createReadStream(FILE.gz).pipe(createGunzip())` and a newline count: the floor for gzip input the issue names. With `chunkSize` 256 KiB (as vpcflow opens .gz) gunzip alone is much faster: the second row.',
           '- **decode + enrich, .gz**: the .gz opened as the CLI opens it (gunzip works ahead on libuv\'s threads).',
           `- **CLI enrich + NDJSON**: \`node dist/src/cli/main.js -q ${ENRICH_ARGS.map((a) => (a === IP_RANGES ? 'IP_RANGES' : a)).join(' ')} [--workers 2] FILE > /dev/null\`, with start-up and loading ip-ranges.json.`,
+          '- **two CLI processes, a half each**: the 1-thread command run twice at once, on the two halves of the file: what two cores give this work on this machine with nothing shared, the ceiling for `--workers 2`.',
         ]
       : []),
     '',
