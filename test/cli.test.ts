@@ -113,6 +113,12 @@ describe('bad input', () => {
     expect(r.logs.filter((l) => l.level === 40).length).toBeLessThan(16);
   });
 
+  it.each(['x', 'x\n', 'ab\n'])('counts an input shorter than the 4 bytes looked at for gzip or Parquet (%j) as a line, not as empty', async (text) => {
+    const r = await runCli(['--no-enrich'], { input: text });
+    expect(r.summary).toMatchObject({ lines: 1, rejected: 1, bytes: Buffer.byteLength(text) });
+    expect(r.logs.find((l) => l.level === 40)?.msg).toMatch(/^-:1: field_count: 1 fields/);
+  });
+
   it('reports an unreadable input by name, goes on with the others and exits 1', async () => {
     const r = await runCli(['no/such/file.log', 'fixtures/sample-default.log']);
     expect(r.code).toBe(1);

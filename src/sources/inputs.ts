@@ -1,8 +1,6 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import { Readable as ReadableStream } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 
 /** One input: a file, or stdin (`-`). */
@@ -86,7 +84,7 @@ export function fileSource(file: string): InputSource {
         // Parquet is read footer first, by ranges: it is not a byte stream. Its reader loads only when needed.
         const { fileByteSource, parquetToText } = await import('./parquet.js');
         const source = await fileByteSource(file);
-        return ReadableStream.from(parquetToText(source, file)).once('close', () => void source.close());
+        return Readable.from(parquetToText(source, file)).once('close', () => void source.close());
       }
       const stream = createReadStream(file, { highWaterMark: READ_CHUNK });
       await new Promise<void>((resolve, reject) => {
@@ -103,7 +101,8 @@ export function fileSource(file: string): InputSource {
  * the content, never the name. Parquet is recognised and refused with a clear message.
  */
 export async function decompressed(stream: Readable, name: string): Promise<Readable> {
-  const head = await peek(stream, 4);
+  const { head, rest } = await peek(stream, 4);
+  stream = rest;
   if (isGzipMagic(head)) {
     // Room for a few decompressed chunks: gunzip (on libuv's threads) keeps working while this thread decodes,
     // instead of the two taking turns.
@@ -140,14 +139,22 @@ async function startsWithParquetMagic(file: string): Promise<boolean> {
   }
 }
 
-/** Reads at least `n` bytes (fewer at the end of the stream) and puts them back. */
-async function peek(stream: Readable, n: number): Promise<Buffer> {
+/**
+ * Reads at least `n` bytes (fewer at the end of the stream) and returns them with a stream that still starts with
+ * them: the same one, or a new one when the stream ended while peeking (bytes put back after its end would be lost,
+ * and an input of 1-3 bytes was silently read as empty).
+ */
+async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
   const parts: Buffer[] = [];
   let size = 0;
+  let ended = false;
   while (size < n) {
     const chunk: Buffer | null = stream.read();
     if (chunk === null) {
-      if (stream.readableEnded || stream.destroyed) break;
+      if (stream.readableEnded || stream.destroyed) {
+        ended = true;
+        break;
+      }
       const more = await new Promise<boolean>((resolve, reject) => {
         const onReadable = () => done(true);
         const onEnd = () => done(false);
@@ -168,15 +175,19 @@ async function peek(stream: Readable, n: number): Promise<Buffer> {
         stream.once('end', onEnd);
         stream.once('error', onError);
       });
-      if (!more) break;
+      if (!more) {
+        ended = true;
+        break;
+      }
       continue;
     }
     parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     size += chunk.length;
   }
   const head = Buffer.concat(parts);
+  if (ended) return { head, rest: Readable.from(head.length > 0 ? [head] : [], { objectMode: false }) };
   if (head.length > 0) stream.unshift(head);
-  return head;
+  return { head, rest: stream };
 }
 
 function describeFsError(err: unknown): string {
