@@ -176,6 +176,19 @@ describe('inputs that cannot be read or written as asked', () => {
     expect(r.summary).toMatchObject({ records: 40, failed_inputs: 2 });
     expect(files(out).filter((f) => f.endsWith('.ndjson.gz'))).toHaveLength(1);
   });
+
+  it.each([{ workers: [] as string[] }, { workers: ['--workers', '1'] }])('names a file that is not what it says once in its error ($workers)', async ({ workers }) => {
+    const root = path.join(work, `not-parquet-${workers.length}`);
+    mkdirSync(root, { recursive: true });
+    const file = path.join(root, 'x.parquet');
+    writeFileSync(file, 'PAR1 but not Parquet');
+    const r = await runCli([root, '--no-enrich', ...workers]);
+    expect(r.code).toBe(1);
+    const errors = r.logs.filter((l) => l.level === 50).map((l) => String(l.msg));
+    expect(errors).toHaveLength(1);
+    expect(errors[0].startsWith(`${file}: not a readable Parquet file`)).toBe(true);
+    expect(errors[0].split(file)).toHaveLength(2);
+  });
 });
 
 describe('output paths', () => {

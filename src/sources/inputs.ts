@@ -16,9 +16,11 @@ export class InputError extends Error {
   override name = 'InputError';
   constructor(
     readonly source: string,
-    message: string,
+    /** What is wrong, without the source's name (the message starts with it). */
+    readonly reason: string,
+    options?: ErrorOptions,
   ) {
-    super(`${source}: ${message}`);
+    super(`${source}: ${reason}`, options);
   }
 }
 
@@ -207,6 +209,8 @@ function describeFsError(err: unknown): string {
 
 /** A reading error as a person should see it: a broken gzip stream is named as such. */
 export function describeReadError(err: unknown): string {
+  // Callers name the source themselves.
+  if (err instanceof InputError) return err.reason;
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
     return `corrupt or truncated gzip (${e.message})`;

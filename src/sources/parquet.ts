@@ -4,7 +4,7 @@ import { parquetMetadataAsync, parquetRead, parquetSchema, type Compressors, typ
 import { compressors as allDecompressors } from 'hyparquet-compressors';
 import { knownField } from '../decode/field-catalog.js';
 import { formatFromHeader } from '../decode/format.js';
-import { isGzipMagic, isParquetMagic } from './inputs.js';
+import { InputError, isGzipMagic, isParquetMagic } from './inputs.js';
 
 /**
  * Reading flow-log objects AWS writes with `FileFormat=parquet` ("Parquet with Gzip compression"): one column per
@@ -47,7 +47,7 @@ export async function fileByteSource(path: string): Promise<AsyncByteSource & { 
       let done = 0;
       while (done < out.length) {
         const { bytesRead } = await handle.read(out, done, out.length - done, from + done);
-        if (bytesRead === 0) throw new Error(`${path}: the file got shorter while it was being read`);
+        if (bytesRead === 0) throw new InputError(path, 'the file got shorter while it was being read');
         done += bytesRead;
       }
       return out.buffer;
@@ -105,15 +105,15 @@ const FIELD_NAME = /^[a-z][a-z0-9_-]*$/;
  * Throws an Error naming `name` for an object that is not Parquet, has no flow-log columns, or cannot be read.
  */
 export async function* parquetToText(source: AsyncByteSource, name: string): AsyncGenerator<Buffer> {
-  if (source.byteLength < 12) throw new Error(`${name}: not a Parquet file (${source.byteLength} bytes)`);
+  if (source.byteLength < 12) throw new InputError(name, `not a Parquet file (${source.byteLength} bytes)`);
   const head = new Uint8Array(await source.slice(0, 4));
-  if (!isParquetMagic(head)) throw new Error(`${name}: not a Parquet file (it does not start with PAR1)`);
+  if (!isParquetMagic(head)) throw new InputError(name, `not a Parquet file (it does not start with PAR1)`);
 
   let metadata: FileMetaData;
   try {
     metadata = await parquetMetadataAsync(source);
   } catch (err) {
-    throw new Error(`${name}: not a readable Parquet file: ${message(err)}`, { cause: err });
+    throw new InputError(name, `not a readable Parquet file: ${message(err)}`, { cause: err });
   }
 
   const columns = flowLogColumns(metadata, name);
@@ -139,7 +139,7 @@ export async function* parquetToText(source: AsyncByteSource, name: string): Asy
         },
       });
     } catch (err) {
-      throw new Error(`${name}: cannot read rows ${rowStart}-${rowStart + groupRows - 1}: ${message(err)}`, { cause: err });
+      throw new InputError(name, `cannot read rows ${rowStart}-${rowStart + groupRows - 1}: ${message(err)}`, { cause: err });
     }
     rowStart += groupRows;
 
@@ -176,10 +176,10 @@ function flowLogColumns(metadata: FileMetaData, name: string): [string, string][
   }
   const firstKnown = columns.findIndex(([, field]) => knownField(field) !== undefined);
   const listed = all.map((c) => c.element.name).join(', ') || 'none';
-  if (firstKnown < 0) throw new Error(`${name}: a Parquet file without flow-log columns (columns: ${listed})`);
+  if (firstKnown < 0) throw new InputError(name, `a Parquet file without flow-log columns (columns: ${listed})`);
   if (firstKnown > 0) columns.unshift(...columns.splice(firstKnown, 1));
   if (!formatFromHeader(columns.map(([, field]) => field))) {
-    throw new Error(`${name}: the Parquet columns do not make a flow-log format (a field appears twice?): ${listed}`);
+    throw new InputError(name, `the Parquet columns do not make a flow-log format (a field appears twice?): ${listed}`);
   }
   return columns;
 }
