@@ -40,9 +40,9 @@ const EGRESS = Buffer.from('"egress"');
 const INITIAL_CAPACITY = 1 << 20;
 /**
  * Endpoint objects are shared by every address with the same owner, so each is serialised once, by its id (unique
- * in this thread, whichever enricher made it). Kept for every writer of the thread: a writer per object or per part
- * of a file started over, and re-serialised each endpoint every 18,000 lines with --workers. Bounded by the number
- * of distinct answers an enricher can give.
+ * in this thread, whichever enricher made it). Kept for all the writers of the thread: with --workers each 2 MiB part
+ * of a file (~18,000 lines) has a writer of its own, and a cache per writer serialised every endpoint again per part.
+ * Bounded by the number of distinct answers the enrichers can give.
  */
 const endpointJson: ({ bytes: Buffer; view: DataView } | undefined)[] = [];
 const QUOTE = 0x22;
