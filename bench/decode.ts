@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, createReadStream, createWriteStream, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import os from 'node:os';
@@ -190,18 +190,22 @@ async function cli(file: string, args = ['--no-enrich']): Promise<Outcome> {
  * nothing shared, the ceiling for --workers 2 (which also keeps the output in order on one stdout).
  */
 async function cliHalves(file: string): Promise<Outcome> {
-  await Promise.all(halvesOf(file).map((half) => cli(half, ENRICH_ARGS)));
+  await Promise.all((await halvesOf(file)).map((half) => cli(half, ENRICH_ARGS)));
   return { lines: LINES };
 }
 
-/** The bench file cut in two at the line nearest its middle, made once beside it. */
-function halvesOf(file: string): [string, string] {
+/** The bench file cut in two at the first line start after its middle, made once beside it (streamed: it may be GBs). */
+async function halvesOf(file: string): Promise<[string, string]> {
   const halves: [string, string] = [file + '.half1', file + '.half2'];
   if (halves.every((h) => existsSync(h) && statSync(h).mtimeMs >= statSync(file).mtimeMs)) return halves;
-  const all = readFileSync(file);
-  const cut = all.indexOf(0x0a, all.length >> 1) + 1;
-  writeFileSync(halves[0], all.subarray(0, cut));
-  writeFileSync(halves[1], all.subarray(cut));
+  const middle = statSync(file).size >> 1;
+  const window = Buffer.alloc(64 * 1024);
+  const fd = openSync(file, 'r');
+  const read = readSync(fd, window, 0, window.length, middle);
+  closeSync(fd);
+  const cut = middle + window.subarray(0, read).indexOf(0x0a) + 1;
+  await pipeline(createReadStream(file, { end: cut - 1 }), createWriteStream(halves[0]));
+  await pipeline(createReadStream(file, { start: cut }), createWriteStream(halves[1]));
   return halves;
 }
 

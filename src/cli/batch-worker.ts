@@ -7,11 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { EnrichmentSources } from '../enrich/load.js';
 import { loadEnrichment } from '../enrich/load.js';
+import { OutputBuffers } from '../sinks/output-buffers.js';
 import type { FlowLogObject } from '../sources/objects.js';
 import type { S3ClientOptions } from '../sources/s3.js';
 import { OUTPUT_WINDOW, type WorkerMessage } from './batch.js';
 import { processObject, type ObjectSettings } from './process-object.js';
-import { OutputBuffers } from '../sinks/output-buffers.js';
 
 const { settings, s3, enrichment } = workerData as { settings: ObjectSettings; s3: S3ClientOptions; enrichment: EnrichmentSources | null };
 const port = parentPort!;

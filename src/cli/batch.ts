@@ -122,7 +122,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
   // listener per chunk on a pipe when an object's held chunks were released at once.)
   const write = (chunk: string | Buffer) => new Promise<void>((resolve) => options.stdout.write(chunk, () => resolve()));
   // In this thread, stdout chunks are handed over without a copy and their buffers come back once written.
-  const buffers = pool ? null : new OutputBuffers();
+  const buffers = pool ? undefined : new OutputBuffers();
 
   // Parts of one big file (shared between the workers): the lines and decoder state the parts written so far
   // ended with, by file. A part's rejects are numbered from its own start, so they are held until its turn.
@@ -145,7 +145,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
         if (isRight()) await write(chunk);
         if (buffers && typeof chunk !== 'string') buffers.put(chunk);
       },
-      buffers: buffers ?? undefined,
+      buffers,
       reject: part ? (r: Reject) => void held.push(r) : options.reportReject,
       progress: (bytes: number) => progress.bytes(obj.id, bytes),
     };

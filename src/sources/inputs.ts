@@ -149,14 +149,10 @@ async function startsWithParquetMagic(file: string): Promise<boolean> {
 async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
   const parts: Buffer[] = [];
   let size = 0;
-  let ended = false;
   while (size < n) {
     const chunk: Buffer | null = stream.read();
     if (chunk === null) {
-      if (stream.readableEnded || stream.destroyed) {
-        ended = true;
-        break;
-      }
+      if (stream.readableEnded || stream.destroyed) break;
       const more = await new Promise<boolean>((resolve, reject) => {
         const onReadable = () => done(true);
         const onEnd = () => done(false);
@@ -177,17 +173,14 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: 
         stream.once('end', onEnd);
         stream.once('error', onError);
       });
-      if (!more) {
-        ended = true;
-        break;
-      }
+      if (!more) break;
       continue;
     }
     parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     size += chunk.length;
   }
   const head = Buffer.concat(parts);
-  if (ended) return { head, rest: Readable.from(head.length > 0 ? [head] : [], { objectMode: false }) };
+  if (stream.readableEnded || stream.destroyed) return { head, rest: Readable.from(head.length > 0 ? [head] : [], { objectMode: false }) };
   if (head.length > 0) stream.unshift(head);
   return { head, rest: stream };
 }
