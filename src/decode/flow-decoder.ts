@@ -2,6 +2,8 @@ import { ChunkView, isIPv6, parseIPv4, parseUnsigned, tokenize, bytesEqual } fro
 import { eventStream, eventTimestamp, isMessageEvent, parseIsoTime, startsWithIsoTime, stripAnsi, type InputShape } from './envelope.js';
 import { knownField } from './field-catalog.js';
 import { DEFAULT_FORMAT, FormatSet, formatFromHeader, parseFormat, type Format } from './format.js';
+import type { BulkLines } from './line-framer.js';
+import { nativeKernel, type NativeKernel } from './native-kernel.js';
 import { DecodedRecord, KIND_IPV4, KIND_IPV6, KIND_NULL, KIND_NUMBER, KIND_TEXT } from './record.js';
 import { emptyRejectCounts, type Reject, type RejectCounts, type RejectReason } from './rejects.js';
 
@@ -13,6 +15,11 @@ export interface DecoderOptions {
   formats?: readonly (string | Format)[];
   /** Shape of the lines; `auto` (default) decides from the first non-blank line of each source. */
   shape?: InputShape | 'auto';
+  /**
+   * Decode plain lines of one known layout with the C decoder when it is built (default true). Either way the
+   * records and rejects are the same; false keeps to the JavaScript decoder (tests compare the two).
+   */
+  native?: boolean;
 }
 
 /** Where decoded lines go. Both calls are synchronous; the record is reused after `record` returns. */
@@ -63,6 +70,59 @@ interface Plan {
   readonly enums: (readonly string[] | undefined)[];
 }
 
+/** Rows the C decoder decodes into per call: a 256 KiB chunk of default-format lines is ~2,300 lines. */
+const NATIVE_ROWS = 1024;
+
+/**
+ * The slots the C decoder writes a layout's rows into, and a view of each row: a decoded row is handed to the
+ * target by pointing the record at its views, so nothing is copied or allocated per line.
+ */
+class NativeRows {
+  readonly kinds: Uint8Array;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly numbers: Float64Array;
+  readonly kindRows: Uint8Array[] = [];
+  readonly startRows: Int32Array[] = [];
+  readonly endRows: Int32Array[] = [];
+  readonly numberRows: Float64Array[] = [];
+  /** Per field, where its known values are in `enumBytes` ([count, (length, bytes)...]), or -1. */
+  readonly enumAt: Int32Array;
+  readonly enumBytes: Uint8Array;
+  /** The enum fields, whose value the C decoder gives as the index of a known value (or -1). */
+  readonly enumFields: number[] = [];
+  readonly next = new Int32Array(1);
+
+  constructor(
+    readonly format: Format,
+    readonly plan: Plan,
+  ) {
+    const n = format.fields.length;
+    this.kinds = new Uint8Array(NATIVE_ROWS * n);
+    this.starts = new Int32Array(NATIVE_ROWS * n);
+    this.ends = new Int32Array(NATIVE_ROWS * n);
+    this.numbers = new Float64Array(NATIVE_ROWS * n);
+    for (let r = 0; r < NATIVE_ROWS; r++) {
+      this.kindRows.push(this.kinds.subarray(r * n, r * n + n));
+      this.startRows.push(this.starts.subarray(r * n, r * n + n));
+      this.endRows.push(this.ends.subarray(r * n, r * n + n));
+      this.numberRows.push(this.numbers.subarray(r * n, r * n + n));
+    }
+    this.enumAt = new Int32Array(n).fill(-1);
+    const bytes: number[] = [];
+    plan.enums.forEach((values, f) => {
+      if (!values) return;
+      this.enumFields.push(f);
+      // Values one-byte lengths cannot hold are not looked up (-1: the record reads the text from the bytes).
+      if (values.length > 255 || values.some((v) => v.length > 255 || /[^\x20-\x7e]/.test(v))) return;
+      this.enumAt[f] = bytes.length;
+      bytes.push(values.length);
+      for (const v of values) bytes.push(v.length, ...Buffer.from(v, 'latin1'));
+    });
+    this.enumBytes = Uint8Array.from(bytes.length > 0 ? bytes : [0]);
+  }
+}
+
 const plans = new WeakMap<Format, Plan>();
 // The last layout's plan kept at hand: a WeakMap lookup per line is measurable.
 let lastFormat: Format | null = null;
@@ -97,7 +157,7 @@ const headerFormats = new Map<string, Format>();
  * decodes fields straight from the bytes. Knows nothing of streams: `line()` and `event()` are called by the
  * framing layer, and results go to a `DecodeTarget`.
  */
-export class FlowDecoder {
+export class FlowDecoder implements BulkLines {
   readonly counts: DecodeCounts = emptyCounts();
   private readonly rec = new DecodedRecord();
   private readonly formatSet: FormatSet;
@@ -117,6 +177,13 @@ export class FlowDecoder {
   private rejectDetail = '';
   private readonly zone = { hasZone: false };
   private readonly chunkView = new ChunkView();
+  private readonly kernel: NativeKernel | null;
+  private nativeRows: NativeRows | null = null;
+  /** Lines to leave to JavaScript before asking the C decoder again, after it declined (doubles up to 64). */
+  private nativeSkip = 0;
+  private nativeBackoff = 0;
+  /** Where the line after the last one `lines()` decoded starts. */
+  bulkEnd = 0;
 
   constructor(
     private readonly target: DecodeTarget,
@@ -130,6 +197,7 @@ export class FlowDecoder {
       : formats.length === 1 ? `the format (${formats[0].fields.length} fields)`
       : `any of the formats (${formats.map((f) => f.fields.length).join(', ')} fields)`;
     this.fixedShape = options.shape === 'auto' ? undefined : options.shape;
+    this.kernel = options.native === false ? null : nativeKernel;
   }
 
   /** Starts a new source: its own line numbers, shape detection and header, or those of `state` to go on from. */
@@ -168,6 +236,68 @@ export class FlowDecoder {
     } else {
       this.decodeJsonLine(buf, s, end, start);
     }
+  }
+
+  /**
+   * Decodes whole plain lines of `chunk` from `pos` with the C decoder, as many as it takes (lines of the one known
+   * layout that fit it exactly), and hands each record to the target. Returns how many; 0 when there is no C
+   * decoder, the shape is not plain lines or the next line is not one it takes (the caller then gives that line to
+   * `line()`, which decides what it is).
+   */
+  lines(chunk: Buffer, pos: number, maxLineBytes: number, lineNo: number): number {
+    const kernel = this.kernel;
+    if (kernel === null || this.shape !== 'raw') return 0;
+    const format = this.headerFormat ?? this.singleFormat;
+    if (format === null) return 0;
+    if (this.nativeSkip > 0) {
+      this.nativeSkip--;
+      return 0;
+    }
+    let rows = this.nativeRows;
+    if (rows === null || rows.format !== format) rows = this.nativeRows = new NativeRows(format, planFor(format));
+    const n = kernel.decodeLines(chunk, pos, maxLineBytes, rows.plan.types, rows.enumAt, rows.enumBytes, rows.kinds, rows.starts, rows.ends, rows.numbers, rows.next);
+    if (n === 0) {
+      // Declined: back off so input the C decoder never takes (every line a reject, say) costs no call per line.
+      this.nativeSkip = this.nativeBackoff;
+      this.nativeBackoff = Math.min(Math.max(1, this.nativeBackoff * 2), 64);
+      return 0;
+    }
+    this.nativeBackoff = 0;
+    this.bulkEnd = rows.next[0];
+    const rec = this.rec;
+    const own = { kinds: rec.kinds, starts: rec.starts, ends: rec.ends, numbers: rec.numbers };
+    rec.useFormat(format);
+    rec.buf = chunk;
+    rec.logStream = null;
+    rec.logTimestamp = NaN;
+    const interned = rec.interned;
+    const enumFields = rows.enumFields;
+    const enums = rows.plan.enums;
+    const target = this.target;
+    const counts = this.counts;
+    try {
+      for (let r = 0; r < n; r++) {
+        const kinds = (rec.kinds = rows.kindRows[r]);
+        const numbers = (rec.numbers = rows.numberRows[r]);
+        rec.starts = rows.startRows[r];
+        rec.ends = rows.endRows[r];
+        for (let k = 0; k < enumFields.length; k++) {
+          const f = enumFields[k];
+          const index = numbers[f];
+          interned[f] = kinds[f] === KIND_TEXT && index >= 0 ? enums[f]![index] : undefined;
+        }
+        rec.line = lineNo + r;
+        counts.lines++;
+        counts.records++;
+        target.record(rec);
+      }
+    } finally {
+      rec.kinds = own.kinds;
+      rec.starts = own.starts;
+      rec.ends = own.ends;
+      rec.numbers = own.numbers;
+    }
+    return n;
   }
 
   /** Decodes one CloudWatch Logs event from a JSON document (`events[]` of `filter-log-events`). */

@@ -33,11 +33,12 @@ export class DecodedRecord {
   format!: Format;
   /** The bytes the offsets point into. */
   buf: Uint8Array = EMPTY;
-  readonly kinds = new Uint8Array(MAX_FIELDS);
-  readonly starts = new Int32Array(MAX_FIELDS);
-  readonly ends = new Int32Array(MAX_FIELDS);
+  // Not readonly: lines the C decoder decoded are handed out by pointing these at its row of slots, not copied.
+  kinds: Uint8Array = new Uint8Array(MAX_FIELDS);
+  starts: Int32Array = new Int32Array(MAX_FIELDS);
+  ends: Int32Array = new Int32Array(MAX_FIELDS);
   /** Integers, and IPv4 addresses as unsigned 32-bit values. */
-  readonly numbers = new Float64Array(MAX_FIELDS);
+  numbers: Float64Array = new Float64Array(MAX_FIELDS);
   /** Known values of enum fields, shared strings; undefined when the value is not a known one. */
   readonly interned: (string | undefined)[] = new Array(MAX_FIELDS).fill(undefined);
   /** CloudWatch Logs stream the record came from (`aws logs tail`, JSON events), or null. */

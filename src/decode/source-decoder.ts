@@ -39,6 +39,7 @@ export class SourceDecoder {
       (buf, s, e, n) => this.decoder.line(buf, s, e, n),
       (head, n) => this.decoder.tooLong(head, n, maxLineBytes),
       maxLineBytes,
+      this.decoder,
     );
     this.maxLineBytes = maxLineBytes;
     this.forced = shape === 'json' ? 'json' : shape === 'auto' ? undefined : 'lines';

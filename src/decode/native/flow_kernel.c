@@ -1,0 +1,287 @@
+/*
+ * The one-pass decode of FlowDecoder.decodeInOnePass (src/decode/flow-decoder.ts), in C, for many lines per call.
+ *
+ * Why native: the JavaScript decoder spends ~2.3 ns per input byte (about 270 ms per 1M default-format lines) in
+ * per-byte loops; this file finds token ends 16 bytes at a time and parses up to 8 digits at once, and takes a
+ * third of that (bench/PROFILE.md). WebAssembly was tried first and was no faster than the JavaScript.
+ *
+ * It only decodes what the JavaScript one-pass path would accept, with the same result: a line that does not fit
+ * the layout exactly (a header, a reject, a blank or over-long line, a line without its newline yet) stops the
+ * batch, and the caller hands that line to the JavaScript decoder, which decides what it is. So the two agree by
+ * construction on everything this file declines; test/native-decoder.test.ts checks they agree on what it takes.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#endif
+
+/* Field types, as FlowDecoder's plan numbers them. */
+enum { T_INT = 0, T_COUNT = 1, T_IP = 2, T_ENUM = 3, T_STRING = 4 };
+/* Slot kinds, as src/decode/record.ts numbers them. */
+enum { K_NULL = 0, K_NUMBER = 1, K_TEXT = 2, K_IPV4 = 3, K_IPV6 = 4 };
+
+static inline int is_sep(uint8_t c) { return c == ' ' || c == '\t'; }
+
+/* End of the token starting at i: the first space, tab or newline at or after i, or `to` when there is none. */
+static inline int32_t token_end(const uint8_t *b, int32_t i, int32_t to) {
+#ifdef HAVE_SSE2
+  const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n');
+  while (i + 16 <= to) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+    unsigned m = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)), _mm_cmpeq_epi8(v, nl)));
+    if (m) return i + __builtin_ctz(m);
+    i += 16;
+  }
+#endif
+  while (i < to && !is_sep(b[i]) && b[i] != '\n') i++;
+  return i;
+}
+
+/* 1 to 8 ASCII digits at p as a number, or -1; `room` says whether 8 bytes may be read at p. */
+static inline int64_t parse_digits8(const uint8_t *p, int32_t len, int room) {
+  uint64_t x = 0;
+  if (room) memcpy(&x, p, 8);
+  else memcpy(&x, p, (size_t)len);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  x = __builtin_bswap64(x);
+#endif
+  uint64_t t = x ^ 0x3030303030303030ULL;
+  uint64_t valid = len == 8 ? ~0ULL : ((1ULL << (8 * len)) - 1);
+  /* Every byte of the token must be 0-9: no high nibble, and no carry into it when 6 is added. */
+  if ((((t & 0xF0F0F0F0F0F0F0F0ULL) | ((t + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL)) & valid) != 0) return -1;
+  /* Shifted so the missing leading digits are zeros, then combined in pairs, fours and eights. */
+  t = (t & valid) << (8 * (8 - len));
+  t = ((t * 10) + (t >> 8)) & 0x00FF00FF00FF00FFULL;
+  t = ((t * 100) + (t >> 16)) & 0x0000FFFF0000FFFFULL;
+  t = ((t * 10000) + (t >> 32)) & 0xFFFFFFFFULL;
+  return (int64_t)t;
+}
+
+/* As parseIPv4 in src/decode/bytes.ts. */
+static double parse_ipv4(const uint8_t *b, int32_t s, int32_t e) {
+  double acc = 0;
+  int part = 0, digits = 0, dots = 0;
+  for (int32_t i = s; i < e; i++) {
+    uint8_t c = b[i];
+    if (c >= '0' && c <= '9') {
+      part = part * 10 + (c - '0');
+      if (++digits > 3 || part > 255) return -1;
+    } else if (c == '.') {
+      if (digits == 0 || ++dots > 3) return -1;
+      acc = acc * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  if (dots != 3 || digits == 0) return -1;
+  return acc * 256 + part;
+}
+
+static inline int is_hex(uint8_t c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+/* As isIPv6 in src/decode/bytes.ts. */
+static int is_ipv6(const uint8_t *b, int32_t start, int32_t end) {
+  int32_t len = end - start;
+  if (len < 2 || len > 45) return 0;
+  int32_t i = start;
+  int groups = 0, compressed = 0;
+  if (b[i] == ':') {
+    if (b[i + 1] != ':') return 0;
+    compressed = 1;
+    i += 2;
+    if (i == end) return 1;
+  }
+  for (;;) {
+    int32_t group_start = i;
+    while (i < end && is_hex(b[i])) i++;
+    if (i < end && b[i] == '.') {
+      if (parse_ipv4(b, group_start, end) < 0) return 0;
+      groups += 2;
+      break;
+    }
+    int32_t group_len = i - group_start;
+    if (group_len == 0 || group_len > 4) return 0;
+    groups++;
+    if (i == end) break;
+    if (b[i] != ':') return 0;
+    i++;
+    if (i == end) return 0;
+    if (b[i] == ':') {
+      if (compressed) return 0;
+      compressed = 1;
+      i++;
+      if (i == end) break;
+    }
+  }
+  return compressed ? groups <= 7 : groups == 8;
+}
+
+typedef struct {
+  const uint8_t *types;
+  int32_t n;
+  /* Per field: where its known values start in `enum_bytes` ([count, (length, bytes)...]), or -1. */
+  const int32_t *enum_at;
+  const uint8_t *enum_bytes;
+} Plan;
+
+/* The index of the known value equal to b[s, e), or -1. */
+static double enum_index(const Plan *plan, int32_t f, const uint8_t *b, int32_t s, int32_t e) {
+  int32_t at = plan->enum_at[f];
+  if (at < 0) return -1;
+  const uint8_t *p = plan->enum_bytes + at;
+  int count = *p++;
+  for (int k = 0; k < count; k++) {
+    int len = *p++;
+    if (len == e - s && memcmp(p, b + s, (size_t)len) == 0) return k;
+    p += len;
+  }
+  return -1;
+}
+
+/*
+ * Decodes the line starting at `ls` into row slots. Returns the position of its newline, or -1 when the line is
+ * not one this file takes (the caller stops there).
+ */
+static int32_t decode_line(const Plan *plan, const uint8_t *b, int32_t ls, int32_t to, uint8_t *kinds, int32_t *starts,
+                           int32_t *ends, double *numbers) {
+  const int32_t n = plan->n;
+  int32_t i = ls;
+  while (i < to && is_sep(b[i])) i++;
+  /* Blank, or starting with a lower-case letter (a header line?): the JavaScript decoder decides. */
+  if (i >= to || b[i] == '\n' || b[i] == '\r' || (b[i] >= 'a' && b[i] <= 'z')) return -1;
+  for (int32_t f = 0; f < n; f++) {
+    while (i < to && is_sep(b[i])) i++;
+    if (i >= to || b[i] == '\n') return -1;
+    const int32_t start = i;
+    int32_t e = token_end(b, i, to);
+    if (e >= to) return -1;
+    i = e;
+    /* A carriage return ending the line is not part of its last token. */
+    if (b[e] == '\n' && b[e - 1] == '\r') e--;
+    const int32_t len = e - start;
+    if (len == 0) return -1;
+    starts[f] = start;
+    ends[f] = e;
+    if (len == 1 && b[start] == '-') {
+      kinds[f] = K_NULL;
+      continue;
+    }
+    switch (plan->types[f]) {
+      case T_INT:
+      case T_COUNT: {
+        double v;
+        if (len <= 8) {
+          int64_t x = parse_digits8(b + start, len, start + 8 <= to);
+          if (x < 0) return -1;
+          v = (double)x;
+        } else if (len <= 15) {
+          int32_t head = len - 8;
+          int64_t hi = parse_digits8(b + start, head, start + 8 <= to);
+          int64_t lo = parse_digits8(b + start + head, 8, start + head + 8 <= to);
+          if (hi < 0 || lo < 0) return -1;
+          v = (double)hi * 1e8 + (double)lo;
+        } else {
+          return -1;
+        }
+        if (plan->types[f] == T_INT && v > 2147483647.0) return -1;
+        kinds[f] = K_NUMBER;
+        numbers[f] = v;
+        break;
+      }
+      case T_IP: {
+        double v = parse_ipv4(b, start, e);
+        if (v >= 0) {
+          kinds[f] = K_IPV4;
+          numbers[f] = v;
+        } else if (is_ipv6(b, start, e)) {
+          kinds[f] = K_IPV6;
+        } else {
+          return -1;
+        }
+        break;
+      }
+      case T_ENUM:
+        kinds[f] = K_TEXT;
+        numbers[f] = enum_index(plan, f, b, start, e);
+        break;
+      default:
+        kinds[f] = K_TEXT;
+    }
+  }
+  while (i < to && is_sep(b[i])) i++;
+  if (i < to && b[i] == '\r') i++;
+  if (i >= to || b[i] != '\n') return -1;
+  return i;
+}
+
+static int typed(napi_env env, napi_value v, void **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  return napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) == napi_ok;
+}
+
+/*
+ * decodeLines(chunk, from, maxLineBytes, types, enumAt, enumBytes, kinds, starts, ends, numbers, next)
+ *   -> rows decoded; next[0] is the position after the last decoded line's newline.
+ * Row r of a layout of n fields is slots [r*n, r*n+n) of kinds/starts/ends/numbers; as many rows as fit in them.
+ */
+static napi_value decode_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 11) {
+    napi_throw_type_error(env, NULL, "decodeLines: 11 arguments expected");
+    return NULL;
+  }
+  uint8_t *chunk, *types, *enum_bytes, *kinds;
+  int32_t *enum_at, *starts, *ends, *next;
+  double *numbers;
+  size_t chunk_len, n, enum_at_len, enum_bytes_len, kinds_len, starts_len, ends_len, numbers_len, next_len;
+  int32_t from, max_line;
+  if (!typed(env, argv[0], (void **)&chunk, &chunk_len) || napi_get_value_int32(env, argv[1], &from) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &max_line) != napi_ok || !typed(env, argv[3], (void **)&types, &n) ||
+      !typed(env, argv[4], (void **)&enum_at, &enum_at_len) || !typed(env, argv[5], (void **)&enum_bytes, &enum_bytes_len) ||
+      !typed(env, argv[6], (void **)&kinds, &kinds_len) || !typed(env, argv[7], (void **)&starts, &starts_len) ||
+      !typed(env, argv[8], (void **)&ends, &ends_len) || !typed(env, argv[9], (void **)&numbers, &numbers_len) ||
+      !typed(env, argv[10], (void **)&next, &next_len) || n == 0 || enum_at_len < n || next_len < 1 ||
+      chunk_len > INT32_MAX || from < 0 || (size_t)from > chunk_len) {
+    napi_throw_type_error(env, NULL, "decodeLines: bad arguments");
+    return NULL;
+  }
+  size_t slots = kinds_len;
+  if (starts_len < slots) slots = starts_len;
+  if (ends_len < slots) slots = ends_len;
+  if (numbers_len < slots) slots = numbers_len;
+  const size_t max_rows = slots / n;
+  const Plan plan = { types, (int32_t)n, enum_at, enum_bytes };
+  const int32_t to = (int32_t)chunk_len;
+  int32_t pos = from;
+  size_t rows = 0;
+  while (rows < max_rows) {
+    size_t base = rows * n;
+    int32_t nl = decode_line(&plan, chunk, pos, to, kinds + base, starts + base, ends + base, numbers + base);
+    if (nl < 0 || nl - pos > max_line) break;
+    pos = nl + 1;
+    rows++;
+  }
+  next[0] = pos;
+  napi_value result;
+  napi_create_uint32(env, (uint32_t)rows, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "decodeLines", NAPI_AUTO_LENGTH, decode_lines, NULL, &fn);
+  napi_set_named_property(env, exports, "decodeLines", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
