@@ -179,7 +179,7 @@ export class FlowDecoder implements BulkLines {
   private readonly chunkView = new ChunkView();
   private readonly kernel: NativeKernel | null;
   private nativeRows: NativeRows | null = null;
-  /** Lines to leave to JavaScript before asking the C decoder again, after it declined (doubles up to 64). */
+  /** Lines to leave to JavaScript before asking the C decoder again, after it declined (doubles up to 16). */
   private nativeSkip = 0;
   private nativeBackoff = 0;
   /** Where the line after the last one `lines()` decoded starts. */
@@ -259,7 +259,7 @@ export class FlowDecoder implements BulkLines {
     if (n === 0) {
       // Declined: back off so input the C decoder never takes (every line a reject, say) costs no call per line.
       this.nativeSkip = this.nativeBackoff;
-      this.nativeBackoff = Math.min(Math.max(1, this.nativeBackoff * 2), 64);
+      this.nativeBackoff = Math.min(Math.max(1, this.nativeBackoff * 2), 16);
       return 0;
     }
     this.nativeBackoff = 0;
