@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import split2 from 'split2';
 import { DEFAULT_FORMAT } from '../src/decode/format.js';
+import { decoderDescription } from '../src/decode/native-kernel.js';
 import { KIND_NUMBER, type DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder } from '../src/decode/source-decoder.js';
 import type { Enricher } from '../src/enrich/enricher.js';
@@ -141,7 +142,7 @@ async function naiveNdjson(file: string): Promise<Outcome> {
 }
 
 /** Decode (+ enrich, + NDJSON) from any byte stream; what every in-process vpcflow row runs. */
-async function decodeStream(chunks: AsyncIterable<Buffer>, withEnricher: Enricher | null, writer: NdjsonWriter | null): Promise<Outcome> {
+async function decodeStream(chunks: AsyncIterable<Buffer>, withEnricher: Enricher | null, writer: NdjsonWriter | null, native = true): Promise<Outcome> {
   let bytesSum = 0;
   let rejects = 0;
   let outputChars = 0;
@@ -154,7 +155,7 @@ async function decodeStream(chunks: AsyncIterable<Buffer>, withEnricher: Enriche
     reject() {
       rejects++;
     },
-  });
+  }, { native });
   decoder.begin('bench');
   for await (const chunk of chunks) {
     decoder.push(chunk);
@@ -172,6 +173,9 @@ const decodeEnrichNdjson = (file: string) => decodeStream(chunksOf(file), enrich
 const decodeEnrichGzip = async (file: string) => decodeStream(await fileSource(file + '.gz').open(), enricher, null);
 
 const decodeOnly = (file: string) => decodeStream(chunksOf(file), null, null);
+/** The same with the JavaScript decoder alone, as where the C decoder could not be built. */
+const decodeOnlyJs = (file: string) => decodeStream(chunksOf(file), null, null, false);
+const decodeEnrichJs = (file: string) => decodeStream(chunksOf(file), enricher, null, false);
 const decodeNdjson = (file: string) => decodeStream(chunksOf(file), null, new NdjsonWriter());
 
 let devNull: number | undefined;
@@ -223,12 +227,14 @@ const ALL_CONTENDERS: (Contender & { target?: Target })[] = [
   { name: 'floor (read + count \\n)', run: floor },
   { name: 'naive baseline (split2)', run: naive },
   { name: 'vpcflow decode-only', run: decodeOnly, target: { against: 'floor', atMost: 2.5 } },
+  { name: 'vpcflow decode-only, JavaScript decoder', run: decodeOnlyJs },
   { name: 'naive + JSON.stringify', run: naiveNdjson },
   { name: 'vpcflow decode + NDJSON', run: decodeNdjson },
   { name: 'vpcflow CLI end-to-end', run: (f) => cli(f) },
   ...(ENRICHED
     ? [
         { name: 'vpcflow decode + enrich', run: decodeEnrich, target: { against: 'floor', atMost: 3.5 } },
+        { name: 'vpcflow decode + enrich, JavaScript decoder', run: decodeEnrichJs },
         { name: 'vpcflow decode + enrich + NDJSON', run: decodeEnrichNdjson, target: { against: 'floor', atMost: 8 } },
         { name: 'gunzip alone (node zlib)', run: (f: string) => gunzipAlone(f) },
         { name: 'gunzip alone, 256 KiB chunks', run: (f: string) => gunzipAlone(f, CLI_CHUNK) },
@@ -331,6 +337,7 @@ function machine(): string[] {
     `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- OS: ${os.type()} ${os.release()} ${os.arch()}`,
     `- Node: ${process.version}`,
+    `- Decoder: ${decoderDescription()}`,
   ];
 }
 
@@ -381,7 +388,7 @@ async function main(): Promise<void> {
     '',
     '- **floor**: `createReadStream` (64 KiB chunks) and a `buf.indexOf(10)` loop: the cost of reading the file. It runs in a process of its own and its fourth pass is timed (a warm loop, as a standalone floor script measures it).',
     '- **naive baseline**: `split2`, `line.split(\' \')` and an object per line with `Number()` on numeric fields.',
-    '- **vpcflow decode-only**: `SourceDecoder` on 256 KiB chunks (as the CLI reads), summing the bytes field.',
+    '- **vpcflow decode-only**: `SourceDecoder` on 256 KiB chunks (as the CLI reads), summing the bytes field, with the decoder named above. The "JavaScript decoder" rows turn the C decoder off (`native: false`, as `VPCFLOW_NATIVE=0` does), as on a machine where it could not be built.',
     '- **naive + JSON.stringify**: the naive script printing NDJSON (`JSON.stringify` per object; output measured, not written).',
     '- **vpcflow decode + NDJSON**: the same plus `NdjsonWriter`, output taken after each chunk and discarded.',
     '- **vpcflow CLI end-to-end**: `node dist/src/cli/main.js -q --no-enrich FILE > /dev/null`, including process start-up.',

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { decoderDescription } from '../decode/native-kernel.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
 import { loadEnrichment } from '../enrich/load.js';
@@ -140,9 +141,10 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
       inputs.push(input);
     }
     const results = await measure(inputs, enricher, runs);
-    const report = { node: process.version, cpus: os.cpus().length, enrichment: rangesNote, runs, stages: results };
+    const decoder = decoderDescription();
+    const report = { node: process.version, cpus: os.cpus().length, decoder, enrichment: rangesNote, runs, stages: results };
     if (v.json || !process.stdout.isTTY) process.stdout.write(JSON.stringify(report) + '\n');
-    else process.stdout.write(table(results, rangesNote, runs));
+    else process.stdout.write(table(results, `${decoder}; ${rangesNote}`, runs));
     return EXIT.OK;
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
