@@ -32,15 +32,17 @@ function load(): { kernel: NativeKernel | null; why: string } {
   const setting = process.env.VPCFLOW_NATIVE;
   if (setting === '0' || setting === 'false') return { kernel: null, why: 'turned off by VPCFLOW_NATIVE=0' };
   const require = createRequire(import.meta.url);
-  let lastError = '';
+  let failure: Error | null = null;
   for (const candidate of CANDIDATES) {
     try {
       return { kernel: require(candidate) as NativeKernel, why: 'loaded' };
     } catch (err) {
-      lastError = (err as Error).message.split('\n')[0];
+      // Not there is expected for one of the two places; anything else (a broken build) is worth showing.
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') failure = err as Error;
     }
   }
-  return { kernel: null, why: `not built (${lastError}); run \`npm rebuild vpcflow\` with a C compiler to build it` };
+  if (failure) return { kernel: null, why: `could not be loaded: ${failure.message.split('\n')[0]}` };
+  return { kernel: null, why: 'not built; `npm rebuild vpcflow` (in a clone: `npm run install`) builds it with python3, make and a C compiler' };
 }
 
 const loaded = load();
@@ -48,7 +50,7 @@ const loaded = load();
 /** The C decoder, or null when it is not built or turned off (VPCFLOW_NATIVE=0). */
 export const nativeKernel: NativeKernel | null = loaded.kernel;
 
-/** Which decoder decodes, for `vpcflow bench` and `--version`-like reports. */
+/** Which decoder decodes, for `vpcflow bench` and bench/RESULTS.md. */
 export function decoderDescription(): string {
   return nativeKernel ? 'C one-pass decoder (native)' : `JavaScript decoder (C decoder ${loaded.why})`;
 }
