@@ -2,8 +2,8 @@
  * The one-pass decode of FlowDecoder.decodeInOnePass (src/decode/flow-decoder.ts), in C, for many lines per call.
  *
  * Why native: the JavaScript decoder spends ~2.3 ns per input byte (about 270 ms per 1M default-format lines) in
- * per-byte loops; this file finds token ends 16 bytes at a time and parses up to 8 digits at once, and takes a
- * third of that (bench/PROFILE.md). WebAssembly was tried first and was no faster than the JavaScript.
+ * per-byte loops; this file finds token ends 16 bytes at a time and parses up to 8 digits at once, and takes about
+ * a third of that (bench/PROFILE.md). WebAssembly was tried first and was no faster than the JavaScript.
  *
  * It only decodes what the JavaScript one-pass path would accept, with the same result: a line that does not fit
  * the layout exactly (a header, a reject, a blank or over-long line, a line without its newline yet) stops the
@@ -13,7 +13,8 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__) || defined(_M_X64)
+/* SSE2 is part of every x86-64 CPU; other CPUs (and compilers without __builtin_ctz) take the byte loop. */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(VPCFLOW_NO_SIMD)
 #include <emmintrin.h>
 #define HAVE_SSE2 1
 #endif
