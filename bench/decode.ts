@@ -331,8 +331,6 @@ async function measure(file: string): Promise<Row[]> {
   for (let round = 0; round <= RUNS; round++) {
     const parts: string[] = [];
     for (let c = 0; c < CONTENDERS.length; c++) {
-      // Leftover garbage from one contender should not be collected on the next one's clock (needs --expose-gc).
-      (globalThis as { gc?: () => void }).gc?.();
       const { name, run } = CONTENDERS[c];
       const t0 = performance.now();
       const out = await run(file);

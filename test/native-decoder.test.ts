@@ -26,6 +26,9 @@ function random(seed: number): () => number {
   };
 }
 
+/** The default format's field types as the decoder numbers them (0 int, 1 count, 2 ip, 3 enum, 4 text). */
+const DEFAULT_TYPES = Uint8Array.from([0, 4, 4, 2, 2, 0, 0, 0, 1, 1, 1, 1, 3, 3]);
+
 const CUSTOM_HEADER = 'version vpc-id srcaddr dstaddr srcport dstport protocol tcp-flags flow-direction pkt-srcaddr action';
 
 /** Lines of every kind the decoders must agree on: valid ones, near misses, and what the C decoder declines. */
@@ -116,9 +119,8 @@ withKernel('the C decoder', () => {
     const kinds = new Uint8Array(4 * n);
     const numbers = new Float64Array(4 * n);
     const next = new Int32Array(1);
-    const types = Uint8Array.from([0, 4, 4, 2, 2, 0, 0, 0, 1, 1, 1, 1, 3, 3]);
     const enumAt = new Int32Array(n).fill(-1);
-    const rows = nativeKernel!.decodeLines(chunk, 0, 65536, types, enumAt, new Uint8Array(1), kinds, new Int32Array(4 * n), new Int32Array(4 * n), numbers, next);
+    const rows = nativeKernel!.decodeLines(chunk, 0, 65536, DEFAULT_TYPES, enumAt, new Uint8Array(1), kinds, new Int32Array(4 * n), new Int32Array(4 * n), numbers, next);
     expect(rows).toBe(2);
     expect(chunk.subarray(next[0], next[0] + 7).toString()).toBe('version');
     expect(numbers[3]).toBe(0x0a000105);
@@ -130,7 +132,7 @@ withKernel('the C decoder', () => {
   it('does not take a line without its newline yet, nor a longer line than allowed', () => {
     const line = '2 123456789012 eni-0a1b2c3d4e5f67890 10.0.1.5 10.0.1.6 1 2 6 1 1 1 1 REJECT OK';
     const n = DEFAULT_FORMAT.fields.length;
-    const args = [Uint8Array.from([0, 4, 4, 2, 2, 0, 0, 0, 1, 1, 1, 1, 3, 3]), new Int32Array(n).fill(-1), new Uint8Array(1), new Uint8Array(n), new Int32Array(n), new Int32Array(n), new Float64Array(n), new Int32Array(1)] as const;
+    const args = [DEFAULT_TYPES, new Int32Array(n).fill(-1), new Uint8Array(1), new Uint8Array(n), new Int32Array(n), new Int32Array(n), new Float64Array(n), new Int32Array(1)] as const;
     expect(nativeKernel!.decodeLines(Buffer.from(line), 0, 65536, ...args)).toBe(0);
     expect(nativeKernel!.decodeLines(Buffer.from(line + '\n'), 0, 65536, ...args)).toBe(1);
     expect(nativeKernel!.decodeLines(Buffer.from(line + '\n'), 0, line.length - 1, ...args)).toBe(0);

@@ -95,10 +95,10 @@ class NativeRows {
   /** While its rows are being handed out (a decoder started inside a record callback must not reuse them). */
   inUse = false;
 
-  constructor(
-    readonly format: Format,
-    readonly plan: Plan,
-  ) {
+  readonly plan: Plan;
+
+  constructor(readonly format: Format) {
+    const plan = (this.plan = planFor(format));
     const n = format.fields.length;
     this.kinds = new Uint8Array(NATIVE_ROWS * n);
     this.starts = new Int32Array(NATIVE_ROWS * n);
@@ -133,7 +133,7 @@ const sharedRows = new WeakMap<Format, NativeRows>();
 
 function nativeRowsFor(format: Format): NativeRows {
   let rows = sharedRows.get(format);
-  if (!rows) sharedRows.set(format, (rows = new NativeRows(format, planFor(format))));
+  if (!rows) sharedRows.set(format, (rows = new NativeRows(format)));
   return rows;
 }
 
@@ -192,7 +192,6 @@ export class FlowDecoder implements BulkLines {
   private readonly zone = { hasZone: false };
   private readonly chunkView = new ChunkView();
   private readonly kernel: NativeKernel | null;
-  private nativeRows: NativeRows | null = null;
   /** Lines to leave to JavaScript before asking the C decoder again, after it declined (doubles up to 16). */
   private nativeSkip = 0;
   private nativeBackoff = 0;
@@ -267,9 +266,8 @@ export class FlowDecoder implements BulkLines {
       this.nativeSkip--;
       return 0;
     }
-    let rows = this.nativeRows;
-    if (rows === null || rows.format !== format) rows = this.nativeRows = nativeRowsFor(format);
-    if (rows.inUse) rows = this.nativeRows = new NativeRows(format, planFor(format));
+    let rows = nativeRowsFor(format);
+    if (rows.inUse) rows = new NativeRows(format);
     const n = kernel.decodeLines(chunk, pos, maxLineBytes, rows.plan.types, rows.enumAt, rows.enumBytes, rows.kinds, rows.starts, rows.ends, rows.numbers, rows.next);
     if (n === 0) {
       // Declined: back off so input the C decoder never takes (every line a reject, say) costs no call per line.
@@ -280,7 +278,6 @@ export class FlowDecoder implements BulkLines {
     this.nativeBackoff = 0;
     this.bulkEnd = rows.next[0];
     const rec = this.rec;
-    const own = { kinds: rec.kinds, starts: rec.starts, ends: rec.ends, numbers: rec.numbers };
     rec.useFormat(format);
     rec.buf = chunk;
     rec.logStream = null;
@@ -309,10 +306,7 @@ export class FlowDecoder implements BulkLines {
       }
     } finally {
       rows.inUse = false;
-      rec.kinds = own.kinds;
-      rec.starts = own.starts;
-      rec.ends = own.ends;
-      rec.numbers = own.numbers;
+      rec.useOwnSlots();
     }
     return n;
   }

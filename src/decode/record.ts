@@ -39,6 +39,8 @@ export class DecodedRecord {
   ends: Int32Array = new Int32Array(MAX_FIELDS);
   /** Integers, and IPv4 addresses as unsigned 32-bit values. */
   numbers: Float64Array = new Float64Array(MAX_FIELDS);
+  /** The record's own slots, which the JavaScript decoder writes into; `useOwnSlots()` points back at them. */
+  private readonly ownSlots = { kinds: this.kinds, starts: this.starts, ends: this.ends, numbers: this.numbers };
   /** Known values of enum fields, shared strings; undefined when the value is not a known one. */
   readonly interned: (string | undefined)[] = new Array(MAX_FIELDS).fill(undefined);
   /** CloudWatch Logs stream the record came from (`aws logs tail`, JSON events), or null. */
@@ -60,6 +62,11 @@ export class DecodedRecord {
       this.interned.fill(undefined);
       this.format = format;
     }
+  }
+
+  /** Points the slots back at the record's own, after they were pointed at rows decoded elsewhere. */
+  useOwnSlots(): void {
+    ({ kinds: this.kinds, starts: this.starts, ends: this.ends, numbers: this.numbers } = this.ownSlots);
   }
 
   /** The text of a slot (any kind but null). */
