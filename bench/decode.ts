@@ -21,12 +21,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import split2 from 'split2';
 import { DEFAULT_FORMAT } from '../src/decode/format.js';
-import { decoderDescription } from '../src/decode/native-kernel.js';
+import { decoderDescription } from '../src/native/addon.js';
 import { KIND_NUMBER, type DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder } from '../src/decode/source-decoder.js';
 import type { Enricher } from '../src/enrich/enricher.js';
 import { loadEnrichment } from '../src/enrich/load.js';
 import { NdjsonWriter } from '../src/sinks/ndjson.js';
+import { OutputBuffers } from '../src/sinks/output-buffers.js';
 import { fileSource } from '../src/sources/inputs.js';
 import { benchInput, LINES, median, ROOT, RUNS, SEED } from './common.js';
 
@@ -169,18 +170,27 @@ async function decodeStream(chunks: AsyncIterable<Buffer>, withEnricher: Enriche
     },
   }, { native });
   decoder.begin('bench');
+  // Output is taken after each chunk and its buffer given back, as the CLI does once a chunk is written.
+  const drain = () => {
+    const out = writer!.take();
+    outputChars += out.length;
+    outputBuffers.put(out);
+  };
   for await (const chunk of chunks) {
     decoder.push(chunk);
-    if (writer) outputChars += writer.take().length;
+    if (writer) drain();
   }
   decoder.end();
-  if (writer) outputChars += writer.take().length;
+  if (writer) drain();
   return { lines: decoder.counts.records, rejects: rejects + decoder.counts.rejected, bytesSum, outputChars: writer ? outputChars : undefined };
 }
 
+/** Output buffers handed out and given back, as the CLI recycles them (a fresh copy per chunk is not what it pays). */
+const outputBuffers = new OutputBuffers();
+
 const chunksOf = (file: string) => createReadStream(file, { highWaterMark: CLI_CHUNK }) as AsyncIterable<Buffer>;
 const decodeEnrich = (file: string) => decodeStream(chunksOf(file), enricher, null);
-const decodeEnrichNdjson = (file: string) => decodeStream(chunksOf(file), enricher, new NdjsonWriter());
+const decodeEnrichNdjson = (file: string) => decodeStream(chunksOf(file), enricher, new NdjsonWriter({ buffers: outputBuffers }));
 /** The .gz the way the CLI opens it (gunzip working ahead on libuv's threads while this thread decodes). */
 const decodeEnrichGzip = async (file: string) => decodeStream(await fileSource(file + '.gz').open(), enricher, null);
 
@@ -188,7 +198,7 @@ const decodeOnly = (file: string) => decodeStream(chunksOf(file), null, null);
 /** The same with the JavaScript decoder alone, as where the C decoder could not be built. */
 const decodeOnlyJs = (file: string) => decodeStream(chunksOf(file), null, null, false);
 const decodeEnrichJs = (file: string) => decodeStream(chunksOf(file), enricher, null, false);
-const decodeNdjson = (file: string) => decodeStream(chunksOf(file), null, new NdjsonWriter());
+const decodeNdjson = (file: string) => decodeStream(chunksOf(file), null, new NdjsonWriter({ buffers: outputBuffers }));
 
 /** What a child process started with `--one KEY FILE` runs. */
 const IN_PROCESS: Record<string, { run: (file: string) => Promise<Outcome>; enriched?: boolean }> = {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { decoderDescription } from '../decode/native-kernel.js';
+import { decoderDescription } from '../native/addon.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
 import { loadEnrichment } from '../enrich/load.js';

@@ -3,7 +3,7 @@ import { eventStream, eventTimestamp, isMessageEvent, parseIsoTime, startsWithIs
 import { knownField } from './field-catalog.js';
 import { DEFAULT_FORMAT, FormatSet, formatFromHeader, parseFormat, type Format } from './format.js';
 import type { BulkLines } from './line-framer.js';
-import { nativeKernel, type NativeKernel } from './native-kernel.js';
+import { nativeKernel, type NativeKernel } from '../native/addon.js';
 import { DecodedRecord, KIND_IPV4, KIND_IPV6, KIND_NULL, KIND_NUMBER, KIND_TEXT } from './record.js';
 import { emptyRejectCounts, type Reject, type RejectCounts, type RejectReason } from './rejects.js';
 

@@ -14,6 +14,7 @@ import { ChunkView } from '../decode/bytes.js';
 import { protocolName } from '../decode/protocols.js';
 import { endpointObject } from '../enrich/endpoint.js';
 import { tcpFlagNames } from '../decode/tcp-flags.js';
+import { nativeKernel, type NativeNdjson } from '../native/addon.js';
 import { WorkingBuffer, type OutputBuffers } from './output-buffers.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -22,6 +23,8 @@ export interface NdjsonOptions extends RecordOptions {
   fields?: readonly string[];
   /** Hand chunks out without copying: give each back (`buffers.put`) once written. */
   buffers?: OutputBuffers;
+  /** Write the common case in C when it is built (default true); the output is the same either way. */
+  native?: boolean;
 }
 
 interface Layout {
@@ -32,6 +35,76 @@ interface Layout {
   readonly prefixStart: Int32Array;
   /** The field index of a `field` column, -1 for derived ones: typed arrays keep the hot loop off objects. */
   readonly fieldIndex: Int32Array;
+  /** [operation, argument] per column for the C writer, or null when a column is one only JavaScript writes. */
+  readonly nativeOps: Int32Array | null;
+  /** The address fields whose endpoint ids go to the C writer, in the order of its io slots. */
+  readonly endpointFields: Int32Array;
+  readonly hasDirection: boolean;
+  readonly fieldCount: number;
+}
+
+// As ndjson_writer.c numbers them.
+const OP_FIELD = 0;
+const OP_PROTOCOL = 1;
+const OP_FLAGS = 2;
+const OP_ENDPOINT = 3;
+const OP_DIRECTION = 4;
+const OP_NULL = 5;
+const PIECE_PROTOCOL = 0;
+const PIECE_FLAGS = 1;
+const PIECE_ENDPOINT = 2;
+const IO_ROW = 0;
+const IO_POS = 1;
+const IO_DIRECTION = 2;
+const IO_NEED_KIND = 3;
+const IO_NEED_INDEX = 4;
+const IO_ENDPOINTS = 5;
+const IO_LEN = 16;
+const NEED_ROOM = -2;
+const NEED_PIECE = -3;
+
+/** The C writer's operations for `columns`, or null when one of them is written by JavaScript alone. */
+function nativeLayout(columns: readonly Column[]): { ops: Int32Array; endpointFields: Int32Array } | null {
+  const ops = new Int32Array(columns.length * 2);
+  const endpointFields: number[] = [];
+  for (let c = 0; c < columns.length; c++) {
+    const col = columns[c];
+    let op: number;
+    let arg = 0;
+    switch (col.source) {
+      case 'field':
+        op = OP_FIELD;
+        arg = col.index;
+        break;
+      case 'protocol_name':
+        op = OP_PROTOCOL;
+        arg = col.index;
+        break;
+      case 'tcp_flags_names':
+        op = OP_FLAGS;
+        arg = col.index;
+        break;
+      case 'endpoint': {
+        let slot = endpointFields.indexOf(col.index);
+        if (slot < 0) slot = endpointFields.push(col.index) - 1;
+        if (IO_ENDPOINTS + slot >= IO_LEN) return null;
+        op = OP_ENDPOINT;
+        arg = IO_ENDPOINTS + slot;
+        break;
+      }
+      case 'direction':
+        op = OP_DIRECTION;
+        break;
+      case 'missing':
+        op = OP_NULL;
+        break;
+      default:
+        return null;
+    }
+    ops[2 * c] = op;
+    ops[2 * c + 1] = arg;
+  }
+  return { ops, endpointFields: Int32Array.from(endpointFields) };
 }
 
 const NULL = Buffer.from('null');
@@ -68,12 +141,20 @@ function copyRun(outView: DataView, out: Uint8Array, p: number, srcView: DataVie
  */
 export class NdjsonWriter implements RecordWriter {
   private readonly working: WorkingBuffer;
+  /** The C writer and what is bound to it (see NativeNdjson), or null when JavaScript writes every record. */
+  private readonly native: NativeNdjson | null;
+  private readonly io = new Int32Array(IO_LEN);
+  private nativeLayout: Layout | null = null;
+  private nativeInput: Uint8Array | null = null;
+  private nativeSlots: ArrayBufferLike | null = null;
+  private nativeOutput: Uint8Array | null = null;
   /** The input chunk the records point into. */
   private readonly chunkView = new ChunkView();
   private readonly layouts = new WeakMap<readonly Column[], Layout>();
   private readonly protocolJson: (Buffer | undefined)[] = [];
   private readonly flagsJson: (Buffer | undefined)[] = [];
-  private lastColumns: readonly Column[] | null = null;
+  private lastFormat: DecodedRecord['format'] | null = null;
+  private lastVariant = -1;
   private lastLayout: Layout | null = null;
   private lastStream: string | null = null;
   private lastStreamJson = NULL;
@@ -81,10 +162,12 @@ export class NdjsonWriter implements RecordWriter {
 
   constructor(private readonly options: NdjsonOptions = {}) {
     this.working = new WorkingBuffer(options.buffers, INITIAL_CAPACITY);
+    this.native = options.native !== false && nativeKernel !== null ? nativeKernel.ndjsonWriter(this.io) : null;
   }
 
   write(rec: DecodedRecord): void {
     const layout = this.layoutOf(rec);
+    if (layout.nativeOps !== null && this.native !== null && this.writeNative(rec, layout)) return;
     const { columns, prefixBytes, prefixStart, fieldIndex } = layout;
     const n = rec.format.fields.length;
     // Worst case without escapes: every prefix, every token, 24 bytes per number or quoted value, the line end.
@@ -142,9 +225,78 @@ export class NdjsonWriter implements RecordWriter {
     return this.working.take();
   }
 
+  /** Writes the record with the C writer; false when JavaScript must write it (nothing was written then). */
+  private writeNative(rec: DecodedRecord, layout: Layout): boolean {
+    const native = this.native!;
+    const io = this.io;
+    if (layout !== this.nativeLayout) {
+      native.layout(layout.prefixBytes, layout.prefixStart, layout.nativeOps!, layout.fieldCount);
+      this.nativeLayout = layout;
+    }
+    if (rec.buf !== this.nativeInput) {
+      native.input(rec.buf);
+      this.nativeInput = rec.buf;
+    }
+    // The record's slots are a row of larger arrays (the C decoder's rows) or its own, the four always together:
+    // bound as wholes, again when they change.
+    const starts = rec.starts;
+    const slots = starts.buffer;
+    if (slots !== this.nativeSlots) {
+      native.rows(new Uint8Array(rec.kinds.buffer), new Int32Array(slots), new Int32Array(rec.ends.buffer), new Float64Array(rec.numbers.buffer));
+      this.nativeSlots = slots;
+    }
+    io[IO_ROW] = starts.byteOffset >> 2;
+    const endpointFields = layout.endpointFields;
+    for (let k = 0; k < endpointFields.length; k++) {
+      const e = rec.endpoints[endpointFields[k]];
+      io[IO_ENDPOINTS + k] = e === null ? -1 : e.id;
+    }
+    if (layout.hasDirection) io[IO_DIRECTION] = rec.direction === 'ingress' ? 1 : rec.direction === 'egress' ? 2 : 0;
+    const work = this.working;
+    let room = 1 << 16;
+    for (;;) {
+      if (work.buf !== this.nativeOutput) {
+        native.output(work.buf);
+        this.nativeOutput = work.buf;
+      }
+      io[IO_POS] = work.pos;
+      const end = native.record();
+      if (end >= 0) {
+        work.pos = end;
+        return true;
+      }
+      if (end === NEED_ROOM) {
+        work.ensure(room);
+        room *= 2;
+      } else if (end === NEED_PIECE) {
+        if (!this.givePiece(rec, layout, io[IO_NEED_KIND], io[IO_NEED_INDEX])) return false;
+      } else {
+        return false;
+      }
+    }
+  }
+
+  /** Hands the C writer the JSON it asked for; false when the record does not hold it (then JavaScript writes). */
+  private givePiece(rec: DecodedRecord, layout: Layout, kind: number, index: number): boolean {
+    let json: Buffer | undefined;
+    if (kind === PIECE_PROTOCOL) json = this.protocolJson[index] ??= Buffer.from(JSON.stringify(protocolName(index)));
+    else if (kind === PIECE_FLAGS) json = this.flagsJson[index] ??= Buffer.from(JSON.stringify(tcpFlagNames(index)));
+    else if (kind === PIECE_ENDPOINT) {
+      for (const f of layout.endpointFields) {
+        const e = rec.endpoints[f];
+        if (e !== null && e.id === index) json = endpointJson[index] ??= Buffer.from(JSON.stringify(endpointObject(e)));
+      }
+    }
+    if (json === undefined) return false;
+    this.native!.piece(kind, index, json);
+    return true;
+  }
+
   private layoutOf(rec: DecodedRecord): Layout {
+    // What decides the columns besides the writer's options; looking them up per record showed in profiles.
+    const variant = (rec.logStream !== null ? 1 : 0) | (Number.isNaN(rec.logTimestamp) ? 0 : 2) | (rec.enriched ? 4 : 0);
+    if (rec.format === this.lastFormat && variant === this.lastVariant) return this.lastLayout!;
     const all = recordColumns(rec, this.options);
-    if (all === this.lastColumns) return this.lastLayout!;
     let layout = this.layouts.get(all);
     if (!layout) {
       const columns = this.options.fields ? selectColumns(all, this.options.fields) : all;
@@ -152,8 +304,13 @@ export class NdjsonWriter implements RecordWriter {
       const prefixStart = new Int32Array(columns.length + 1);
       prefixes.forEach((b, i) => (prefixStart[i + 1] = prefixStart[i] + b.length));
       const prefixBytes = Buffer.concat(prefixes);
+      const native = nativeLayout(columns);
       layout = {
         columns,
+        nativeOps: native?.ops ?? null,
+        endpointFields: native?.endpointFields ?? new Int32Array(0),
+        hasDirection: columns.some((c) => c.source === 'direction'),
+        fieldCount: rec.format.fields.length,
         prefixBytes,
         prefixView: new DataView(prefixBytes.buffer, prefixBytes.byteOffset, prefixBytes.length),
         prefixStart,
@@ -161,7 +318,8 @@ export class NdjsonWriter implements RecordWriter {
       };
       this.layouts.set(all, layout);
     }
-    this.lastColumns = all;
+    this.lastFormat = rec.format;
+    this.lastVariant = variant;
     this.lastLayout = layout;
     return layout;
   }

@@ -1,5 +1,6 @@
 /*
  * The one-pass decode of FlowDecoder.decodeInOnePass (src/decode/flow-decoder.ts), in C, for many lines per call.
+ * Registered by addon.c as `decodeLines`.
  *
  * Why native: the JavaScript decoder spends ~2.3 ns per input byte (about 270 ms per 1M default-format lines) in
  * per-byte loops; this file finds token ends 16 bytes at a time and parses up to 8 digits at once, and takes about
@@ -10,7 +11,7 @@
  * batch, and the caller hands that line to the JavaScript decoder, which decides what it is. So the two agree by
  * construction on everything this file declines; test/native-decoder.test.ts checks they agree on what it takes.
  */
-#include <node_api.h>
+#include "addon.h"
 #include <stdint.h>
 #include <string.h>
 /* SSE2 is part of every x86-64 CPU; other CPUs (and compilers without __builtin_ctz) take the byte loop. */
@@ -233,7 +234,7 @@ static int typed(napi_env env, napi_value v, void **data, size_t *length) {
  *   -> rows decoded; next[0] is the position after the last decoded line's newline.
  * Row r of a layout of n fields is slots [r*n, r*n+n) of kinds/starts/ends/numbers; as many rows as fit in them.
  */
-static napi_value decode_lines(napi_env env, napi_callback_info info) {
+napi_value decode_lines(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -277,12 +278,3 @@ static napi_value decode_lines(napi_env env, napi_callback_info info) {
   napi_create_uint32(env, (uint32_t)rows, &result);
   return result;
 }
-
-static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "decodeLines", NAPI_AUTO_LENGTH, decode_lines, NULL, &fn);
-  napi_set_named_property(env, exports, "decodeLines", fn);
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "flow_kernel",
-      "sources": ["flow_kernel.c"],
+      "target_name": "vpcflow_native",
+      "sources": ["addon.c", "decode_lines.c", "write_ndjson.c"],
       "cflags": ["-O3", "-std=c11"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
     }

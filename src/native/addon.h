@@ -1,0 +1,11 @@
+/* The entry points addon.c registers; each lives in the file named beside it. */
+#ifndef VPCFLOW_ADDON_H
+#define VPCFLOW_ADDON_H
+#include <node_api.h>
+
+/* decode_lines.c: `decodeLines`, the C decoder. */
+napi_value decode_lines(napi_env env, napi_callback_info info);
+/* write_ndjson.c: `ndjsonWriter`, the C NDJSON writer. */
+napi_value create_ndjson_writer(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { decoderDescription, nativeKernel, type NativeNdjson } from '../src/native/addon.js';
+import type { DecodedRecord } from '../src/decode/record.js';
+import { SourceDecoder, type SourceDecoderOptions } from '../src/decode/source-decoder.js';
+import { Enricher } from '../src/enrich/enricher.js';
+import { AwsRanges } from '../src/enrich/ip-ranges.js';
+import { parseVpcOption } from '../src/enrich/inventory.js';
+import { NdjsonWriter, type NdjsonOptions } from '../src/sinks/ndjson.js';
+import { OutputBuffers } from '../src/sinks/output-buffers.js';
+import { CUSTOM_HEADER, fuzzLines, random } from './fuzz-lines.js';
+import { fixture } from './helpers.js';
+
+// As in native-decoder.test.ts: in CI (VPCFLOW_EXPECT_NATIVE=1) the C writer must be there.
+if (!nativeKernel) {
+  if (process.env.VPCFLOW_EXPECT_NATIVE === '1') throw new Error(`the C writer is expected but absent: ${decoderDescription()}`);
+  console.warn(`C NDJSON writer checks skipped: ${decoderDescription()}`);
+}
+const withKernel = nativeKernel ? describe : describe.skip;
+
+const RANGES = AwsRanges.fromFile(fixture('ip-ranges-small.json'));
+
+function enricher(): Enricher {
+  return new Enricher({
+    awsRanges: RANGES,
+    inventory: {
+      vpcs: [parseVpcOption('vpc-1=10.0.0.0/16')],
+      subnets: [],
+      interfaces: [
+        // Gives the default format a direction (the interface's own address is 10.0.1.5).
+        { eni: 'eni-0a1b2c3d4e5f67890', vpcId: 'vpc-1', subnetId: null, instanceId: 'i-1', interfaceType: 'interface', description: 'a "quoted" \\ one', requesterManaged: false, addresses: ['10.0.1.5'], prefixes: [], source: 'test' },
+      ],
+    },
+  });
+}
+
+interface Written {
+  ndjson: string;
+  /** Records the C writer wrote itself. */
+  native: number;
+}
+
+/**
+ * Decodes in chunks of random sizes, enriched or not, and writes NDJSON, taking the output now and then (or only at
+ * the end, so the buffer fills up and must grow under the C writer).
+ */
+function write(bytes: Buffer, native: boolean, seed: number, writerOptions: NdjsonOptions, options: SourceDecoderOptions = {}, enrich = true): Written {
+  const written: Written = { ndjson: '', native: 0 };
+  const made = nativeKernel ? vi.spyOn(nativeKernel, 'ndjsonWriter') : null;
+  const writer = new NdjsonWriter({ ...writerOptions, native });
+  const inner = made?.mock.results[0]?.value as NativeNdjson | undefined;
+  made?.mockRestore();
+  if (inner) {
+    const record = inner.record.bind(inner);
+    inner.record = () => {
+      const end = record();
+      if (end >= 0) written.native++;
+      return end;
+    };
+  }
+  const e = enrich ? enricher() : null;
+  const decoder = new SourceDecoder(
+    {
+      record(rec: DecodedRecord) {
+        e?.enrich(rec);
+        writer.write(rec);
+      },
+      reject() {},
+    },
+    options,
+  );
+  const r = random(seed);
+  const takeEvery = r() < 0.5 ? 1 : Infinity;
+  let pushes = 0;
+  decoder.begin('fuzz');
+  for (let i = 0; i < bytes.length; ) {
+    const size = 1 + Math.floor(r() * (r() < 0.1 ? 64 : 8192));
+    decoder.push(Buffer.from(bytes.subarray(i, i + size)));
+    i += size;
+    if (++pushes % takeEvery === 0) written.ndjson += writer.take().toString('utf8');
+  }
+  decoder.end();
+  written.ndjson += writer.take().toString('utf8');
+  return written;
+}
+
+withKernel('the C NDJSON writer', () => {
+  it.each([1, 2, 3, 4, 5, 6])('writes the same bytes as the JavaScript writer, enriched (seed %i)', (seed) => {
+    const bytes = Buffer.from(fuzzLines(seed, 4000));
+    const js = write(bytes, false, seed, {});
+    const c = write(bytes, true, seed, {});
+    expect(js.native).toBe(0);
+    const lines = c.ndjson.split('\n').length - 1;
+    expect(lines).toBeGreaterThan(1500);
+    // Most records went through C, or this compares the JavaScript writer with itself; some did not (escapes).
+    expect(c.native).toBeGreaterThan(lines * 0.5);
+    expect(c.native).toBeLessThan(lines);
+    expect(c.ndjson).toBe(js.ndjson);
+    for (const line of c.ndjson.split('\n').slice(0, -1)) JSON.parse(line);
+  });
+
+  it('writes the same bytes unenriched, with --fields, with several formats and with an output buffer of its own', () => {
+    const bytes = Buffer.from(fuzzLines(11, 3000));
+    const cases: [NdjsonOptions, SourceDecoderOptions, boolean][] = [
+      [{}, {}, false],
+      [{ fields: ['srcaddr', 'dst', 'nonesuch', 'protocol_name', 'src', 'action', 'direction'] }, {}, true],
+      [{ buffers: new OutputBuffers(4096) }, { formats: [CUSTOM_HEADER] }, true],
+      [{}, { formats: [CUSTOM_HEADER, 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'] }, true],
+    ];
+    for (const [writerOptions, options, enrich] of cases) {
+      const c = write(bytes, true, 11, writerOptions, options, enrich);
+      expect(c.native).toBeGreaterThan(1000);
+      expect(c.ndjson).toBe(write(bytes, false, 11, writerOptions, options, enrich).ndjson);
+    }
+  });
+
+  it('leaves layouts with columns only JavaScript writes (ISO times, endpoint paths) to JavaScript, with the same output', () => {
+    const bytes = readFileSync(fixture('sample-default.log'));
+    for (const writerOptions of [{ isoTimes: true }, { fields: ['src.aws.region', 'dstaddr'] }]) {
+      const c = write(bytes, true, 12, writerOptions);
+      expect(c.native).toBe(0);
+      expect(c.ndjson).toBe(write(bytes, false, 12, writerOptions).ndjson);
+    }
+  });
+
+  it('hands escapes, non-ASCII text, long zero-padded numbers and tcp-flags past 255 to JavaScript', () => {
+    const lines = [
+      'version account-id srcaddr protocol tcp-flags bytes',
+      '5 a"b 10.0.1.5 6 2 1',
+      '5 ü 10.0.1.5 6 2 1',
+      '5 1 10.0.1.5 300 2 0000000000000000012',
+      '5 1 10.0.1.5 6 256 00012',
+      '5 1 10.0.1.5 6 18 0',
+    ].join('\n');
+    const c = write(Buffer.from(lines + '\n'), true, 1, {});
+    expect(c.ndjson).toBe(write(Buffer.from(lines + '\n'), false, 1, {}).ndjson);
+    const records = c.ndjson.trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => r.account_id)).toEqual(['a"b', 'ü', '1', '1', '1']);
+    expect(records[2]).toMatchObject({ protocol: 300, protocol_name: null, bytes: 12 });
+    expect(records[3]).toMatchObject({ bytes: 12, tcp_flags: 256 });
+    expect(records[4]).toMatchObject({ tcp_flags_names: ['SYN-ACK'], bytes: 0 });
+    // Only the last line is the C writer's.
+    expect(c.native).toBe(1);
+  });
+});
