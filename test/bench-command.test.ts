@@ -53,9 +53,9 @@ describe('vpcflow bench', () => {
     }
     for (const s of report.stages) expect(s.share >= 0 && s.share <= 1).toBe(true);
     // Which decoder ran, so figures from two machines are compared knowingly.
-    expect(report.decoder).toMatch(/^C one-pass decoder|^JavaScript decoder/);
+    expect(report.decoder).toMatch(/^C decoder and NDJSON writer|^JavaScript decoder and writers/);
     const js = JSON.parse((await runCli(['bench', file, '--runs', '1', '--json'], { env: { VPCFLOW_NATIVE: '0' } })).stdout);
-    expect(js.decoder).toBe('JavaScript decoder (C decoder turned off by VPCFLOW_NATIVE=0)');
+    expect(js.decoder).toBe('JavaScript decoder and writers (native code turned off by VPCFLOW_NATIVE=0)');
   });
 
   it('serialises exactly what the CLI prints (no shortcut changes the records)', async () => {

@@ -23,8 +23,14 @@ let waitingForRoom: (() => void) | null = null;
 
 const send = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-/** Stdout chunks move to the main thread without a copy and their buffers come back with the acknowledgement. */
-const buffers = new OutputBuffers();
+/**
+ * Stdout chunks move to the main thread without a copy and their buffers come back with the acknowledgement. As many
+ * are kept as can be out at once: OUTPUT_WINDOW bytes of chunks, which fill about half a buffer each (a 128 KiB read
+ * makes ~600 KB of NDJSON). Keeping 8 dropped the ones coming back after a wait for stdout's turn and allocated new
+ * ones: ~130 buffers of 1 MiB per 1M lines, each page-faulted in and then collected.
+ */
+const BUFFER_BYTES = 1 << 20;
+const buffers = new OutputBuffers(BUFFER_BYTES, Math.ceil((2 * OUTPUT_WINDOW) / BUFFER_BYTES) + 2);
 
 port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; bytes: number; buffer: ArrayBuffer }) => {
   if (m.type === 'ack') {
