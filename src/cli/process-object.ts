@@ -33,6 +33,8 @@ export interface ObjectHooks {
   output?(chunk: string | Buffer): Promise<void>;
   /** Buffers for the stdout output: each chunk given to `output` is then one of them, to give back once written. */
   buffers?: OutputBuffers;
+  /** Output is handed to `output` once at least this many bytes are pending (and at the end); default: every input chunk. */
+  outputChunkBytes?: number;
   reject(reject: Reject): void;
   /** Input bytes read so far of this object (for progress). */
   progress?(bytes: number): void;
@@ -116,8 +118,10 @@ export async function processObject(
       hooks.progress?.(bytes);
       if (failure) throw failure;
       if (streamWriter) {
-        const out = streamWriter.take();
-        if (out.length > 0) await hooks.output!(out);
+        if ((streamWriter.pendingBytes ?? Infinity) >= (hooks.outputChunkBytes ?? 0)) {
+          const out = streamWriter.take();
+          if (out.length > 0) await hooks.output!(out);
+        }
       } else {
         for (const file of files.values()) await file.flush();
       }

@@ -46,6 +46,10 @@ export class CsvWriter implements RecordWriter {
     return this.working.take();
   }
 
+  get pendingBytes(): number {
+    return this.working.pos;
+  }
+
   private append(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit, so this bound needs no Buffer.byteLength call per row.
     const working = this.working;

@@ -229,6 +229,10 @@ export class NdjsonWriter implements RecordWriter {
     return this.working.take();
   }
 
+  get pendingBytes(): number {
+    return this.working.pos;
+  }
+
   /** Writes the record with the C writer; false when JavaScript must write it (nothing was written then). */
   private writeNative(rec: DecodedRecord, layout: Layout): boolean {
     const native = this.native!;

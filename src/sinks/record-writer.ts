@@ -10,6 +10,8 @@ export interface RecordWriter {
   take(force?: boolean): string | Buffer;
   /** Whether `take(true)` would return rows held back. */
   readonly holding: boolean;
+  /** Bytes written since the last take, for writers that write as they go (NDJSON, CSV). */
+  readonly pendingBytes?: number;
 }
 
 export type OutputFormat = 'ndjson' | 'csv' | 'table';
