@@ -12,7 +12,6 @@ import { openObject, type FlowLogObject } from '../sources/objects.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import { AtomicGzipFile, outputStem, safeOutputPath } from '../sinks/out-dir.js';
-import { hivePartition, ParquetFileWriter } from '../sinks/parquet.js';
 import type { OutputBuffers } from '../sinks/output-buffers.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 
@@ -77,16 +76,19 @@ export async function processObject(
   const streamWriter: RecordWriter | null = settings.outDir === null ? textWriter(settings, (obj.part?.index ?? 0) === 0, hooks.buffers) : null;
   let failure: Error | null = null;
 
+  // Loaded only for Parquet output: hyparquet-writer (and the hyparquet it loads) cost every worker thread ~40
+  // modules at start and memory for as long as it runs.
+  const parquet: ParquetSink | null = settings.output === 'parquet' ? await import('../sinks/parquet.js') : null;
   // The object's output name, worked out once: only Parquet's partition depends on the record.
   const stem = outputStem(obj.key);
   const textName = `${stem}.${settings.output}.gz`;
   const parquetName = `${path.posix.basename(stem)}.parquet`;
   const fileFor = (rec: DecodedRecord): OutputFile | null => {
-    const name = settings.output === 'parquet' ? `${hivePartition(rec, obj.info.region)}/${parquetName}` : textName;
+    const name = parquet ? `${parquet.hivePartition(rec, obj.info.region)}/${parquetName}` : textName;
     let file = files.get(name);
     if (!file) {
       try {
-        file = settings.output === 'parquet' ? parquetFile(safeOutputPath(settings.outDir!, name)) : textFile(safeOutputPath(settings.outDir!, name), settings);
+        file = parquet ? parquetFile(parquet, safeOutputPath(settings.outDir!, name)) : textFile(safeOutputPath(settings.outDir!, name), settings);
       } catch (err) {
         failure ??= err as Error;
         return null;
@@ -204,9 +206,11 @@ function textFile(file: string, settings: ObjectSettings): OutputFile {
   };
 }
 
-function parquetFile(file: string): OutputFile {
+type ParquetSink = typeof import('../sinks/parquet.js');
+
+function parquetFile(parquet: ParquetSink, file: string): OutputFile {
   // Small row groups: a group is held in memory until written (~35 MB per 20,000 enriched rows, measured).
-  const writer = new ParquetFileWriter(file, { rowGroupRows: 10_000 });
+  const writer = new parquet.ParquetFileWriter(file, { rowGroupRows: 10_000 });
   return {
     write: (rec) => writer.write(rec),
     flush: async () => {},
