@@ -53,7 +53,7 @@ describe('vpcflow bench', () => {
     }
     for (const s of report.stages) expect(s.share >= 0 && s.share <= 1).toBe(true);
     // Which decoder ran, so figures from two machines are compared knowingly.
-    expect(report.decoder).toMatch(/^C decoder and NDJSON writer|^JavaScript decoder and writers/);
+    expect(report.decoder).toMatch(/^C decoder and NDJSON\/CSV writer|^JavaScript decoder and writers/);
     const js = JSON.parse((await runCli(['bench', file, '--runs', '1', '--json'], { env: { VPCFLOW_NATIVE: '0' } })).stdout);
     expect(js.decoder).toBe('JavaScript decoder and writers (native code turned off by VPCFLOW_NATIVE=0)');
   });

@@ -5,7 +5,7 @@
 
 /* decode_lines.c: `decodeLines`, the C decoder. */
 napi_value decode_lines(napi_env env, napi_callback_info info);
-/* write_ndjson.c: `ndjsonWriter`, the C NDJSON writer. */
-napi_value create_ndjson_writer(napi_env env, napi_callback_info info);
+/* write_rows.c: `rowWriter`, the C NDJSON and CSV writer. */
+napi_value create_row_writer(napi_env env, napi_callback_info info);
 
 #endif

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 
 /**
  * vpcflow's native code (src/native/*.c), built by `npm install` with node-gyp: the C decoder, which decodes the
- * lines the JavaScript one-pass path would accept three times as fast, and the C NDJSON writer, which writes the
- * records the JavaScript writer would write as plain copies. Everything else stays with JavaScript. Without a C
+ * lines the JavaScript one-pass path would accept three times as fast, and the C row writer, which writes the
+ * NDJSON and CSV records the JavaScript writers would write as plain copies. Everything else stays with JavaScript. Without a C
  * compiler the build is skipped and vpcflow runs in JavaScript alone, with the same output.
  */
 export interface NativeKernel {
@@ -24,22 +24,22 @@ export interface NativeKernel {
     numbers: Float64Array,
     next: Int32Array,
   ): number;
-  /** A C NDJSON writer (write_ndjson.c) reading its inputs from `io` (an Int32Array(16)). */
-  ndjsonWriter(io: Int32Array): NativeNdjson;
+  /** A C row writer (write_rows.c) for NDJSON and CSV, reading its inputs from `io` (an Int32Array(16)). */
+  rowWriter(io: Int32Array): NativeRowWriter;
 }
 
 /**
- * NdjsonWriter's common case in C. The buffers it reads and writes are bound once and again when they change;
- * `record()` writes the record at row offset io[0] from output position io[1] and returns the position after it,
- * -1 when the JavaScript writer must write this record, -2 when it needs more room, -3 when it needs the piece of
- * kind io[3] and index io[4] (`piece()`), then is called again.
+ * The common case of NdjsonWriter and CsvWriter in C. The buffers it reads and writes are bound once and again when
+ * they change; `record()` writes the record at row offset io[0] from output position io[1] and returns the position
+ * after it, -1 when the JavaScript writer must write this record, -2 when it needs more room, -3 when it needs the
+ * piece of kind io[3] and index io[4] (`piece()`), then is called again. See src/sinks/native-writer.ts.
  */
-export interface NativeNdjson {
+export interface NativeRowWriter {
   input(chunk: Uint8Array): void;
   rows(kinds: Uint8Array, starts: Int32Array, ends: Int32Array, numbers: Float64Array): void;
   output(buf: Uint8Array): void;
-  layout(prefixBytes: Uint8Array, prefixStart: Int32Array, ops: Int32Array, fields: number): void;
-  piece(kind: number, index: number, json: Uint8Array): void;
+  layout(prefixBytes: Uint8Array, prefixStart: Int32Array, ops: Int32Array, fields: number, style: number): void;
+  piece(kind: number, index: number, bytes: Uint8Array): void;
   record(): number;
 }
 
@@ -70,5 +70,5 @@ export const nativeKernel: NativeKernel | null = loaded.kernel;
 
 /** Which code decodes and writes NDJSON, for `vpcflow bench` and bench/RESULTS.md. */
 export function decoderDescription(): string {
-  return nativeKernel ? 'C decoder and NDJSON writer (native)' : `JavaScript decoder and writers (native code ${loaded.why})`;
+  return nativeKernel ? 'C decoder and NDJSON/CSV writer (native)' : `JavaScript decoder and writers (native code ${loaded.why})`;
 }

@@ -25,6 +25,11 @@ export class FlatRows {
 
   /** The record's cells in header order; null for a missing or null value. */
   cells(rec: DecodedRecord): (string | null)[] {
+    return this.columns(rec).map((col) => (col ? cellText(columnValue(rec, col)) : null));
+  }
+
+  /** The record's columns in header order (undefined where it has none); the same array for records of one layout. */
+  columns(rec: DecodedRecord): readonly (Column | undefined)[] {
     const all = recordColumns(rec, this.options);
     const header = (this.header ??= flattenColumns(all, this.options.endpointPaths).map((c) => c.key));
     let mapping = this.mappings.get(all);
@@ -37,11 +42,12 @@ export class FlatRows {
         this.onDroppedColumns(dropped);
       }
     }
-    return mapping.map((col) => (col ? cellText(columnValue(rec, col)) : null));
+    return mapping;
   }
 }
 
-function cellText(value: ReturnType<typeof columnValue>): string | null {
+/** A value as cell text: numbers as JavaScript prints them, lists joined with `|`, objects as JSON. */
+export function cellText(value: ReturnType<typeof columnValue>): string | null {
   if (value === null) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);

@@ -14,7 +14,22 @@ import { ChunkView } from '../decode/bytes.js';
 import { protocolName } from '../decode/protocols.js';
 import { endpointObject } from '../enrich/endpoint.js';
 import { tcpFlagNames } from '../decode/tcp-flags.js';
-import { nativeKernel, type NativeNdjson } from '../native/addon.js';
+import {
+  endpointSlot,
+  endpointWithId,
+  NativeWriter,
+  OP_DIRECTION,
+  OP_ENDPOINT,
+  OP_FIELD,
+  OP_FLAGS,
+  OP_NULL,
+  OP_PROTOCOL,
+  PIECE_ENDPOINT,
+  PIECE_FLAGS,
+  PIECE_PROTOCOL,
+  STYLE_JSON,
+  type NativeLayout,
+} from './native-writer.js';
 import { WorkingBuffer, type OutputBuffers } from './output-buffers.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -35,37 +50,13 @@ interface Layout {
   readonly prefixStart: Int32Array;
   /** The field index of a `field` column, -1 for derived ones: typed arrays keep the hot loop off objects. */
   readonly fieldIndex: Int32Array;
-  /** [operation, argument] per column for the C writer, or null when a column is one only JavaScript writes. */
-  readonly nativeOps: Int32Array | null;
-  /** The address fields whose endpoint ids go to the C writer, in the order of its io slots. */
-  readonly endpointFields: Int32Array;
-  readonly hasDirection: boolean;
-  readonly fieldCount: number;
+  /** How the C writer writes these columns, or null when one of them is one only JavaScript writes. */
+  readonly native: NativeLayout | null;
 }
 
-// As src/native/write_ndjson.c numbers them.
-const OP_FIELD = 0;
-const OP_PROTOCOL = 1;
-const OP_FLAGS = 2;
-const OP_ENDPOINT = 3;
-const OP_DIRECTION = 4;
-const OP_NULL = 5;
-const PIECE_PROTOCOL = 0;
-const PIECE_FLAGS = 1;
-const PIECE_ENDPOINT = 2;
-const IO_ROW = 0;
-const IO_POS = 1;
-const IO_DIRECTION = 2;
-const IO_NEED_KIND = 3;
-const IO_NEED_INDEX = 4;
-const IO_ENDPOINTS = 5;
-const IO_LEN = 16;
-const NEED_ROOM = -2;
-const NEED_PIECE = -3;
-
-/** The C writer's operations for `columns`, or null when one of them is written by JavaScript alone. */
-function nativeLayout(columns: readonly Column[]): { ops: Int32Array; endpointFields: Int32Array } | null {
-  const ops = new Int32Array(columns.length * 2);
+/** The C writer's layout for `columns`, or null when one of them is written by JavaScript alone. */
+function nativeLayout(columns: readonly Column[], prefixBytes: Uint8Array, prefixStart: Int32Array, fieldCount: number): NativeLayout | null {
+  const ops = new Int32Array(columns.length * 3);
   const endpointFields: number[] = [];
   for (let c = 0; c < columns.length; c++) {
     const col = columns[c];
@@ -84,14 +75,11 @@ function nativeLayout(columns: readonly Column[]): { ops: Int32Array; endpointFi
         op = OP_FLAGS;
         arg = col.index;
         break;
-      case 'endpoint': {
-        let slot = endpointFields.indexOf(col.index);
-        if (slot < 0) slot = endpointFields.push(col.index) - 1;
-        if (IO_ENDPOINTS + slot >= IO_LEN) return null;
+      case 'endpoint':
         op = OP_ENDPOINT;
-        arg = IO_ENDPOINTS + slot;
+        arg = endpointSlot(endpointFields, col.index);
+        if (arg < 0) return null;
         break;
-      }
       case 'direction':
         op = OP_DIRECTION;
         break;
@@ -101,10 +89,18 @@ function nativeLayout(columns: readonly Column[]): { ops: Int32Array; endpointFi
       default:
         return null;
     }
-    ops[2 * c] = op;
-    ops[2 * c + 1] = arg;
+    ops[3 * c] = op;
+    ops[3 * c + 1] = arg;
   }
-  return { ops, endpointFields: Int32Array.from(endpointFields) };
+  return {
+    style: STYLE_JSON,
+    prefixBytes,
+    prefixStart,
+    ops,
+    endpointFields: Int32Array.from(endpointFields),
+    hasDirection: columns.some((c) => c.source === 'direction'),
+    fieldCount,
+  };
 }
 
 const NULL = Buffer.from('null');
@@ -145,13 +141,8 @@ function copyRun(outView: DataView, out: Uint8Array, p: number, srcView: DataVie
  */
 export class NdjsonWriter implements RecordWriter {
   private readonly working: WorkingBuffer;
-  /** The C writer and what is bound to it (see NativeNdjson), or null when JavaScript writes every record. */
-  private readonly native: NativeNdjson | null;
-  private readonly io = new Int32Array(IO_LEN);
-  private nativeLayout: Layout | null = null;
-  private nativeInput: Uint8Array | null = null;
-  private nativeSlots: ArrayBufferLike | null = null;
-  private nativeOutput: Uint8Array | null = null;
+  /** The C writer, or null when JavaScript writes every record. */
+  private readonly native: NativeWriter | null;
   /** The input chunk the records point into. */
   private readonly chunkView = new ChunkView();
   private readonly layouts = new WeakMap<readonly Column[], Layout>();
@@ -166,12 +157,12 @@ export class NdjsonWriter implements RecordWriter {
 
   constructor(private readonly options: NdjsonOptions = {}) {
     this.working = new WorkingBuffer(options.buffers, INITIAL_CAPACITY);
-    this.native = options.native !== false && nativeKernel !== null ? nativeKernel.ndjsonWriter(this.io) : null;
+    this.native = NativeWriter.create(options.native);
   }
 
   write(rec: DecodedRecord): void {
     const layout = this.layoutOf(rec);
-    if (layout.nativeOps !== null && this.native !== null && this.writeNative(rec, layout)) return;
+    if (layout.native !== null && this.native !== null && this.native.write(rec, layout.native, this.working, this.pieceFor)) return;
     const { columns, prefixBytes, prefixStart, fieldIndex } = layout;
     const n = rec.format.fields.length;
     // Worst case without escapes: every prefix, every token, 24 bytes per number or quoted value, the line end.
@@ -233,72 +224,14 @@ export class NdjsonWriter implements RecordWriter {
     return this.working.pos;
   }
 
-  /** Writes the record with the C writer; false when JavaScript must write it (nothing was written then). */
-  private writeNative(rec: DecodedRecord, layout: Layout): boolean {
-    const native = this.native!;
-    const io = this.io;
-    if (layout !== this.nativeLayout) {
-      native.layout(layout.prefixBytes, layout.prefixStart, layout.nativeOps!, layout.fieldCount);
-      this.nativeLayout = layout;
-    }
-    if (rec.buf !== this.nativeInput) {
-      native.input(rec.buf);
-      this.nativeInput = rec.buf;
-    }
-    // The record's slots are a row of larger arrays (the C decoder's rows) or its own, the four always together:
-    // bound as wholes, again when they change.
-    const starts = rec.starts;
-    const slots = starts.buffer;
-    if (slots !== this.nativeSlots) {
-      native.rows(new Uint8Array(rec.kinds.buffer), new Int32Array(slots), new Int32Array(rec.ends.buffer), new Float64Array(rec.numbers.buffer));
-      this.nativeSlots = slots;
-    }
-    io[IO_ROW] = starts.byteOffset >> 2;
-    const endpointFields = layout.endpointFields;
-    for (let k = 0; k < endpointFields.length; k++) {
-      const e = rec.endpoints[endpointFields[k]];
-      io[IO_ENDPOINTS + k] = e === null ? -1 : e.id;
-    }
-    if (layout.hasDirection) io[IO_DIRECTION] = rec.direction === 'ingress' ? 1 : rec.direction === 'egress' ? 2 : 0;
-    const work = this.working;
-    let room = 1 << 16;
-    for (;;) {
-      if (work.buf !== this.nativeOutput) {
-        native.output(work.buf);
-        this.nativeOutput = work.buf;
-      }
-      io[IO_POS] = work.pos;
-      const end = native.record();
-      if (end >= 0) {
-        work.pos = end;
-        return true;
-      }
-      if (end === NEED_ROOM) {
-        work.ensure(room);
-        room *= 2;
-      } else if (end === NEED_PIECE) {
-        if (!this.givePiece(rec, layout, io[IO_NEED_KIND], io[IO_NEED_INDEX])) return false;
-      } else {
-        return false;
-      }
-    }
-  }
-
-  /** Hands the C writer the JSON it asked for; false when the record does not hold it (then JavaScript writes). */
-  private givePiece(rec: DecodedRecord, layout: Layout, kind: number, index: number): boolean {
-    let json: Buffer | undefined;
-    if (kind === PIECE_PROTOCOL) json = this.protocolJson[index] ??= Buffer.from(JSON.stringify(protocolName(index)));
-    else if (kind === PIECE_FLAGS) json = this.flagsJson[index] ??= Buffer.from(JSON.stringify(tcpFlagNames(index)));
-    else if (kind === PIECE_ENDPOINT) {
-      for (const f of layout.endpointFields) {
-        const e = rec.endpoints[f];
-        if (e !== null && e.id === index) json = endpointJson[index] ??= Buffer.from(JSON.stringify(endpointObject(e)));
-      }
-    }
-    if (json === undefined) return false;
-    this.native!.piece(kind, index, json);
-    return true;
-  }
+  /** The JSON the C writer asks for. */
+  private readonly pieceFor = (rec: DecodedRecord, kind: number, index: number): Buffer | undefined => {
+    if (kind === PIECE_PROTOCOL) return (this.protocolJson[index] ??= Buffer.from(JSON.stringify(protocolName(index))));
+    if (kind === PIECE_FLAGS) return (this.flagsJson[index] ??= Buffer.from(JSON.stringify(tcpFlagNames(index))));
+    if (kind !== PIECE_ENDPOINT) return undefined;
+    const e = endpointWithId(rec, this.lastLayout!.native!, index);
+    return e && (endpointJson[index] ??= Buffer.from(JSON.stringify(endpointObject(e))));
+  };
 
   private layoutOf(rec: DecodedRecord): Layout {
     // What decides the columns besides the writer's options; looking them up per record showed in profiles.
@@ -312,13 +245,9 @@ export class NdjsonWriter implements RecordWriter {
       const prefixStart = new Int32Array(columns.length + 1);
       prefixes.forEach((b, i) => (prefixStart[i + 1] = prefixStart[i] + b.length));
       const prefixBytes = Buffer.concat(prefixes);
-      const native = nativeLayout(columns);
       layout = {
         columns,
-        nativeOps: native?.ops ?? null,
-        endpointFields: native?.endpointFields ?? new Int32Array(0),
-        hasDirection: columns.some((c) => c.source === 'direction'),
-        fieldCount: rec.format.fields.length,
+        native: nativeLayout(columns, prefixBytes, prefixStart, rec.format.fields.length),
         prefixBytes,
         prefixView: new DataView(prefixBytes.buffer, prefixBytes.byteOffset, prefixBytes.length),
         prefixStart,
