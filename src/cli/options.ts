@@ -138,8 +138,9 @@ Bad lines never stop a run: each is counted by reason (field_count, bad_number, 
 line_too_long, bad_envelope) and reported on stderr with its source and line number. A one-line summary
 follows on stderr at the end (and on Ctrl-C).
 
-Plain lines of one layout are decoded by a small C decoder built at install (node-gyp); without it, or
-with VPCFLOW_NATIVE=0, the same records come from the JavaScript decoder, slower ('vpcflow bench' says which ran).
+Plain lines of one layout are decoded, and NDJSON and CSV written, by small C code built at install
+(node-gyp); without it, or with VPCFLOW_NATIVE=0, the same output comes from JavaScript alone, slower
+('vpcflow bench' says which ran).
 
 Exit status:
   0    done (rejected lines are counted, not fatal, unless --strict)
