@@ -12,9 +12,9 @@
  * tcp-flags value past 255 where the JavaScript writer names it. The JavaScript writer then writes that record, so
  * the two agree by construction on those; test/native-writer.test.ts checks they agree on the rest.
  *
- * State lives in a Writer per NdjsonWriter, reached through the data pointer of functions made for it, so the
- * per-record call takes no arguments: its inputs are in a shared Int32Array (`io`), and the buffers it reads and
- * writes are bound once and bound again only when they change.
+ * State lives in a Writer per JavaScript writer (src/sinks/native-writer.ts), reached through the data pointer of
+ * functions made for it, so the per-record call takes no arguments: its inputs are in a shared Int32Array (`io`),
+ * and the buffers it reads and writes are bound once and bound again only when they change.
  */
 #include "addon.h"
 #include <stdint.h>

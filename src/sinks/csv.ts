@@ -48,12 +48,12 @@ export class CsvWriter implements RecordWriter {
   readonly holding = false;
   private readonly native: NativeWriter | null;
   /** The C writer's layout per column mapping (null: JavaScript writes that layout). */
-  private readonly layouts = new WeakMap<readonly (Column | undefined)[], CsvLayout | null>();
+  private readonly layouts = new WeakMap<readonly (Column | undefined)[], NativeLayout | null>();
   /** Endpoint path sequences, by run number (pieces are cached per run). */
   private readonly runs: number[][] = [];
   private readonly protocolCells: (Buffer | undefined)[] = [];
   private readonly flagsCells: (Buffer | undefined)[] = [];
-  private layout: CsvLayout | null = null;
+  private layout: NativeLayout | null = null;
 
   constructor(options: CsvOptions = {}, onDroppedColumns?: (keys: string[]) => void) {
     this.rows = new FlatRows(options, onDroppedColumns);
@@ -97,7 +97,7 @@ export class CsvWriter implements RecordWriter {
   }
 
   /** The C writer's layout for these columns, or null when one of them is one only JavaScript writes. */
-  private nativeLayout(columns: readonly (Column | undefined)[], fieldCount: number): CsvLayout | null {
+  private nativeLayout(columns: readonly (Column | undefined)[], fieldCount: number): NativeLayout | null {
     const ops: number[] = [];
     const endpointFields: number[] = [];
     for (let c = 0; c < columns.length; c++) {
@@ -160,8 +160,6 @@ export class CsvWriter implements RecordWriter {
     working.pos += working.buf.write(text, working.pos);
   }
 }
-
-interface CsvLayout extends NativeLayout {}
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
