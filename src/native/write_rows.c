@@ -328,7 +328,8 @@ static int32_t write_record(Writer *w) {
       case OP_FIELD: {
         s = starts[arg];
         e = ends[arg];
-        if (s < 0 || e < s || (size_t)e > w->in_len) return DECLINED;
+        /* Decoded tokens are never empty; anything else here is not a row this file understands. */
+        if (s < 0 || e <= s || (size_t)e > w->in_len) return DECLINED;
         switch (kinds[arg]) {
           case K_NULL:
             value = null_value;
@@ -338,7 +339,7 @@ static int32_t write_record(Writer *w) {
             /* CSV prints the number: the same as its digits up to 15 of them, and not for a sign (-0). */
             if (csv && (e - s > 15 || b[s] == '-')) return DECLINED;
             if (b[s] == '0' && e - s > 1) {
-              /* Leading zeros are not JSON; the JavaScript writer prints the number, which is the digits without them while exact. */
+              /* Leading zeros are not JSON: JavaScript prints the number, the digits without them while exact. */
               if (e - s > 15) return DECLINED;
               while (s < e - 1 && b[s] == '0') s++;
             }
