@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { decoderDescription, nativeKernel, type NativeRowWriter } from '../src/native/addon.js';
+import { decoderDescription, nativeKernel } from '../src/native/addon.js';
 import type { DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder, type SourceDecoderOptions } from '../src/decode/source-decoder.js';
 import { Enricher } from '../src/enrich/enricher.js';
 import { AwsRanges } from '../src/enrich/ip-ranges.js';
 import { parseVpcOption } from '../src/enrich/inventory.js';
 import { CsvWriter, type CsvOptions } from '../src/sinks/csv.js';
+import { NativeWriter } from '../src/sinks/native-writer.js';
 import { NdjsonWriter, type NdjsonOptions } from '../src/sinks/ndjson.js';
 import { OutputBuffers } from '../src/sinks/output-buffers.js';
 import { CUSTOM_HEADER, fuzzLines, random } from './fuzz-lines.js';
@@ -56,18 +57,9 @@ function write(
   csv = false,
 ): Written {
   const written: Written = { text: '', native: 0 };
-  const made = nativeKernel ? vi.spyOn(nativeKernel, 'rowWriter') : null;
   const writer = csv ? new CsvWriter({ ...writerOptions, native }) : new NdjsonWriter({ ...writerOptions, native });
-  const inner = made?.mock.results[0]?.value as NativeRowWriter | undefined;
-  made?.mockRestore();
-  if (inner) {
-    const record = inner.record.bind(inner);
-    inner.record = () => {
-      const end = record();
-      if (end >= 0) written.native++;
-      return end;
-    };
-  }
+  // true from NativeWriter.write: the C writer wrote the record.
+  const calls = vi.spyOn(NativeWriter.prototype, 'write');
   const e = enrich ? enricher() : null;
   const decoder = new SourceDecoder(
     {
@@ -91,6 +83,8 @@ function write(
   }
   decoder.end();
   written.text += writer.take().toString('utf8');
+  written.native = calls.mock.results.filter((r) => r.value === true).length;
+  calls.mockRestore();
   return written;
 }
 
@@ -132,6 +126,36 @@ withKernel('the C row writer', () => {
       expect(c.native).toBeGreaterThan(1000);
       expect(c.text).toBe(write(bytes, false, 21, writerOptions, {}, enrich, true).text);
     }
+  });
+
+  it('gives the same output when writers of the thread take turns (they share the C writer)', () => {
+    const bytes = Buffer.from(fuzzLines(31, 2000));
+    const run = (native: boolean) => {
+      const writers = [
+        new NdjsonWriter({ native }),
+        new NdjsonWriter({ native, fields: ['dst', 'srcaddr', 'src'] }),
+        new CsvWriter({ native }),
+        new CsvWriter({ native, fields: ['dst.scope', 'src.scope', 'dst.aws.region'] }),
+      ];
+      const e = enricher();
+      const decoder = new SourceDecoder({
+        record(rec: DecodedRecord) {
+          e.enrich(rec);
+          for (const w of writers) w.write(rec);
+        },
+        reject() {},
+      });
+      decoder.begin('turns');
+      decoder.push(bytes);
+      decoder.end();
+      return writers.map((w) => w.take().toString('utf8'));
+    };
+    const calls = vi.spyOn(NativeWriter.prototype, 'write');
+    const c = run(true);
+    const taken = calls.mock.results.filter((r) => r.value === true).length;
+    calls.mockRestore();
+    expect(taken).toBeGreaterThan(2000);
+    expect(c).toEqual(run(false));
   });
 
   it('leaves CSV cells that need quotes or are not ASCII, and numbers JavaScript prints otherwise, to JavaScript', () => {

@@ -49,17 +49,13 @@ export class CsvWriter implements RecordWriter {
   private readonly native: NativeWriter | null;
   /** The C writer's layout per column mapping (null: JavaScript writes that layout). */
   private readonly layouts = new WeakMap<readonly (Column | undefined)[], NativeLayout | null>();
-  /** Endpoint path sequences, by run number (pieces are cached per run). */
-  private readonly runs: number[][] = [];
-  private readonly protocolCells: (Buffer | undefined)[] = [];
-  private readonly flagsCells: (Buffer | undefined)[] = [];
   private layout: NativeLayout | null = null;
 
   constructor(options: CsvOptions = {}, onDroppedColumns?: (keys: string[]) => void) {
     this.rows = new FlatRows(options, onDroppedColumns);
     this.working = new WorkingBuffer(options.buffers, 1 << 20);
     this.headerWritten = options.headerRow === false;
-    this.native = NativeWriter.create(options.native);
+    this.native = NativeWriter.forThread(STYLE_CSV, options.native);
   }
 
   write(rec: DecodedRecord): void {
@@ -116,8 +112,8 @@ export class CsvWriter implements RecordWriter {
         // The endpoint's columns that follow one another are one run: its cells are made once per endpoint.
         const paths = [col.path!];
         while (columns[c + 1]?.source === 'endpoint_path' && columns[c + 1]!.index === col.index) paths.push(columns[++c]!.path!);
-        let run = this.runs.findIndex((r) => r.length === paths.length && r.every((p, i) => p === paths[i]));
-        if (run < 0) run = this.runs.push(paths) - 1;
+        let run = csvRuns.findIndex((r) => r.length === paths.length && r.every((p, i) => p === paths[i]));
+        if (run < 0) run = csvRuns.push(paths) - 1;
         const slot = endpointSlot(endpointFields, col.index);
         if (run >= MAX_RUNS || slot < 0) return null;
         ops.push(OP_ENDPOINT_RUN, slot, run);
@@ -140,9 +136,9 @@ export class CsvWriter implements RecordWriter {
 
   /** The cells the C writer asks for. */
   private readonly pieceFor = (rec: DecodedRecord, kind: number, index: number): Buffer | undefined => {
-    if (kind === PIECE_PROTOCOL) return (this.protocolCells[index] ??= Buffer.from(csvCell(protocolName(index) ?? '')));
-    if (kind === PIECE_FLAGS) return (this.flagsCells[index] ??= Buffer.from(csvCell(tcpFlagNames(index).join('|'))));
-    const paths = this.runs[kind - PIECE_RUNS];
+    if (kind === PIECE_PROTOCOL) return (protocolCells[index] ??= Buffer.from(csvCell(protocolName(index) ?? '')));
+    if (kind === PIECE_FLAGS) return (flagsCells[index] ??= Buffer.from(csvCell(tcpFlagNames(index).join('|'))));
+    const paths = csvRuns[kind - PIECE_RUNS];
     if (paths === undefined) return undefined;
     const e = index === 0 ? null : endpointWithId(rec, this.layout!, index - 1);
     if (e === undefined) return undefined;
@@ -160,6 +156,14 @@ export class CsvWriter implements RecordWriter {
     working.pos += working.buf.write(text, working.pos);
   }
 }
+
+/**
+ * Endpoint path sequences by run number, and the cells of protocol and tcp-flags values: per thread, as the C
+ * writer's pieces are (NativeWriter.forThread), so every CSV writer numbers runs alike.
+ */
+const csvRuns: number[][] = [];
+const protocolCells: (Buffer | undefined)[] = [];
+const flagsCells: (Buffer | undefined)[] = [];
 
 const NEEDS_QUOTES = /[",\r\n]/;
 

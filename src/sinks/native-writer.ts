@@ -45,8 +45,13 @@ export interface NativeLayout {
 export type PieceSource = (rec: DecodedRecord, kind: number, index: number) => Uint8Array | undefined;
 
 /**
- * A writer's bridge to the C row writer (src/native/write_rows.c): binds what C reads and writes, again only when
- * it changes, and writes one record per call. Null from `create` when the native code is not built or not wanted.
+ * The bridge to the C row writer (src/native/write_rows.c): binds what C reads and writes, again only when it
+ * changes, and writes one record per call.
+ *
+ * One per thread and style, shared by that style's writers (`forThread`): the pieces C holds (an endpoint's JSON or
+ * cells, a protocol name) depend only on their kind and index, and with --workers every 2 MiB part of a file has a
+ * writer of its own, which gave each one the same pieces again (~5,000-10,000 per 1M lines). Writers that take turns
+ * are safe: every write checks each binding against the writer's own layout, input, rows and output first.
  */
 export class NativeWriter {
   private readonly io = new Int32Array(IO_LEN);
@@ -56,8 +61,10 @@ export class NativeWriter {
   private slots: ArrayBufferLike | null = null;
   private output: Uint8Array | null = null;
 
-  static create(wanted: boolean | undefined): NativeWriter | null {
-    return wanted !== false && nativeKernel !== null ? new NativeWriter() : null;
+  /** The thread's writer for this style, or null when the native code is not built or not wanted. */
+  static forThread(style: number, wanted: boolean | undefined): NativeWriter | null {
+    if (wanted === false || nativeKernel === null) return null;
+    return (perStyle[style] ??= new NativeWriter());
   }
 
   private constructor() {
@@ -118,6 +125,8 @@ export class NativeWriter {
     }
   }
 }
+
+const perStyle: NativeWriter[] = [];
 
 /** The endpoint of `rec` with this id among the layout's address fields, if it has one. */
 export function endpointWithId(rec: DecodedRecord, layout: NativeLayout, id: number) {

@@ -157,7 +157,7 @@ export class NdjsonWriter implements RecordWriter {
 
   constructor(private readonly options: NdjsonOptions = {}) {
     this.working = new WorkingBuffer(options.buffers, INITIAL_CAPACITY);
-    this.native = NativeWriter.create(options.native);
+    this.native = NativeWriter.forThread(STYLE_JSON, options.native);
   }
 
   write(rec: DecodedRecord): void {
