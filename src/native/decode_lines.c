@@ -222,13 +222,6 @@ static int32_t decode_line(const Plan *plan, const uint8_t *b, int32_t ls, int32
   return i;
 }
 
-static int typed(napi_env env, napi_value v, void **data, size_t *length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  return napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) == napi_ok;
-}
-
 /*
  * decodeLines(chunk, from, maxLineBytes, types, enumAt, enumBytes, kinds, starts, ends, numbers, next)
  *   -> rows decoded; next[0] is the position after the last decoded line's newline.

@@ -93,13 +93,6 @@ static void finalize_writer(napi_env env, void *data, void *hint) {
   free(w);
 }
 
-static int typed(napi_env env, napi_value v, void **data, size_t *length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  return napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) == napi_ok;
-}
-
 static Writer *writer_of(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
   void *data;
   napi_get_cb_info(env, info, argc, argv, NULL, &data);
@@ -117,14 +110,24 @@ static napi_value bad_arguments(napi_env env, const char *what) {
   return NULL;
 }
 
-/* input(chunk): the bytes the record's slots point into. */
-static napi_value bind_input(napi_env env, napi_callback_info info) {
+/* One Uint8Array argument, for input() and output(); 0 (a TypeError thrown) when it is not one. */
+static int bytes_argument(napi_env env, napi_callback_info info, Writer **w, uint8_t **data, size_t *len, const char *what) {
   size_t argc = 1;
   napi_value argv[1];
-  Writer *w = writer_of(env, info, &argc, argv);
-  void *data;
+  *w = writer_of(env, info, &argc, argv);
+  if (argc < 1 || !typed(env, argv[0], (void **)data, len)) {
+    bad_arguments(env, what);
+    return 0;
+  }
+  return 1;
+}
+
+/* input(chunk): the bytes the record's slots point into. */
+static napi_value bind_input(napi_env env, napi_callback_info info) {
+  Writer *w;
+  uint8_t *data;
   size_t len;
-  if (argc < 1 || !typed(env, argv[0], &data, &len)) return bad_arguments(env, "row writer input: a Uint8Array expected");
+  if (!bytes_argument(env, info, &w, &data, &len, "row writer input: a Uint8Array expected")) return NULL;
   w->in = data;
   w->in_len = len;
   return undefined_value(env);
@@ -155,12 +158,10 @@ static napi_value bind_rows(napi_env env, napi_callback_info info) {
 
 /* output(buffer): where records are written, from io[IO_POS]. */
 static napi_value bind_output(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Writer *w = writer_of(env, info, &argc, argv);
-  void *data;
+  Writer *w;
+  uint8_t *data;
   size_t len;
-  if (argc < 1 || !typed(env, argv[0], &data, &len)) return bad_arguments(env, "row writer output: a Uint8Array expected");
+  if (!bytes_argument(env, info, &w, &data, &len, "row writer output: a Uint8Array expected")) return NULL;
   w->out = data;
   w->out_len = len;
   return undefined_value(env);

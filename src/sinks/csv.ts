@@ -6,6 +6,7 @@ import { cellText, FlatRows, type FlatRowsOptions } from './flat-rows.js';
 import {
   endpointSlot,
   endpointWithId,
+  makeNativeLayout,
   MAX_RUNS,
   NativeWriter,
   OP_DIRECTION,
@@ -122,16 +123,9 @@ export class CsvWriter implements RecordWriter {
       }
     }
     const count = ops.length / 3;
+    // No separator before the first cell, a comma before each of the others.
     const prefixStart = Int32Array.from({ length: count + 1 }, (_, i) => Math.max(0, i - 1));
-    return {
-      style: STYLE_CSV,
-      prefixBytes: Buffer.alloc(Math.max(0, count - 1), ','),
-      prefixStart,
-      ops: Int32Array.from(ops),
-      endpointFields: Int32Array.from(endpointFields),
-      hasDirection: columns.some((c) => c?.source === 'direction'),
-      fieldCount,
-    };
+    return makeNativeLayout(STYLE_CSV, Buffer.alloc(Math.max(0, count - 1), ','), prefixStart, ops, endpointFields, fieldCount);
   }
 
   /** The cells the C writer asks for. */

@@ -23,8 +23,8 @@ const IO_POS = 1;
 const IO_DIRECTION = 2;
 const IO_NEED_KIND = 3;
 const IO_NEED_INDEX = 4;
-export const IO_ENDPOINTS = 5;
-export const IO_LEN = 16;
+const IO_ENDPOINTS = 5;
+const IO_LEN = 16;
 const NEED_ROOM = -2;
 const NEED_PIECE = -3;
 
@@ -39,6 +39,20 @@ export interface NativeLayout {
   readonly endpointFields: Int32Array;
   readonly hasDirection: boolean;
   readonly fieldCount: number;
+}
+
+/** A layout from its operations ([op, arg, arg2] per column); whether it has a direction column is read off them. */
+export function makeNativeLayout(
+  style: number,
+  prefixBytes: Uint8Array,
+  prefixStart: Int32Array,
+  ops: ArrayLike<number>,
+  endpointFields: readonly number[],
+  fieldCount: number,
+): NativeLayout {
+  const opArray = Int32Array.from(ops);
+  const hasDirection = opArray.some((op, i) => i % 3 === 0 && op === OP_DIRECTION);
+  return { style, prefixBytes, prefixStart, ops: opArray, endpointFields: Int32Array.from(endpointFields), hasDirection, fieldCount };
 }
 
 /** Asked for the bytes of a piece C needs (a protocol name, an endpoint's JSON or cells); undefined declines the record. */

@@ -17,6 +17,7 @@ import { tcpFlagNames } from '../decode/tcp-flags.js';
 import {
   endpointSlot,
   endpointWithId,
+  makeNativeLayout,
   NativeWriter,
   OP_DIRECTION,
   OP_ENDPOINT,
@@ -92,15 +93,7 @@ function nativeLayout(columns: readonly Column[], prefixBytes: Uint8Array, prefi
     ops[3 * c] = op;
     ops[3 * c + 1] = arg;
   }
-  return {
-    style: STYLE_JSON,
-    prefixBytes,
-    prefixStart,
-    ops,
-    endpointFields: Int32Array.from(endpointFields),
-    hasDirection: columns.some((c) => c.source === 'direction'),
-    fieldCount,
-  };
+  return makeNativeLayout(STYLE_JSON, prefixBytes, prefixStart, ops, endpointFields, fieldCount);
 }
 
 const NULL = Buffer.from('null');
