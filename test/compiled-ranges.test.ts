@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { COMPILED_FORMAT, deserializeRanges, loadCompiledRanges, serializeRanges, sourceKey } from '../src/enrich/compiled-ranges.js';
+import { COMPILED_FORMAT, deserializeRanges, loadCompiledRanges, rangesFromShared, serializeRanges, sourceKey } from '../src/enrich/compiled-ranges.js';
 import { AwsRanges } from '../src/enrich/ip-ranges.js';
 import { mulberry32Uint32 } from '../src/sources/generate.js';
 import { fixture, hasSharedData, runCli, SHARED_DATA } from './helpers.js';
@@ -152,6 +152,32 @@ describe('the compiled copy of the cached ip-ranges.json', () => {
     const bytes = serializeRanges(ranges, { size: 0, mtimeNs: '0', syncToken: '0' });
     const digest = createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest('hex').slice(0, 16);
     expect({ COMPILED_FORMAT, digest }).toEqual({ COMPILED_FORMAT: 1, digest: '32340020c590cc11' });
+  });
+});
+
+describe('ranges shared with worker threads', () => {
+  it('live in shared memory, built or from the copy, and give the same answers once handed on (a structured clone, as to a worker)', async () => {
+    copyFileSync(SMALL, json());
+    const fresh = AwsRanges.fromFile(json());
+    for (const expectCopy of [false, true]) {
+      const { ranges, fromCopy, shared } = loadCompiledRanges(json(), compiled(), true);
+      expect(fromCopy).toBe(expectCopy);
+      expect(shared!.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(ranges.trie.tables.v4.nodes.buffer).toBe(shared!.bytes.buffer);
+      expectSameAnswers(ranges, fresh);
+      expectSameAnswers(rangesFromShared(structuredClone(shared!)), fresh);
+    }
+    expect(loadCompiledRanges(json(), compiled()).shared).toBeNull();
+  });
+
+  it('give a --workers run the same output as one thread', async () => {
+    const env = { VPCFLOW_CACHE_DIR: dir };
+    const file = path.join(dir, 'flows.log');
+    writeFileSync(file, '2 1 eni-1 10.0.0.1 3.5.246.198 1 443 6 1 40 1731000000 1731000001 ACCEPT OK\n2 1 eni-1 10.0.0.1 2600:1f18:4abc::1 1 443 6 1 40 1731000000 1731000001 ACCEPT OK\n');
+    const one = await runCli(['-q', '--ip-ranges', SMALL, file], { env });
+    const workers = await runCli(['-q', '--ip-ranges', SMALL, '--workers', '2', file], { env });
+    expect(JSON.parse(one.stdout.split('\n')[1]).dst.aws).toMatchObject({ service: 'S3', prefix: '2600:1f18:4000::/36' });
+    expect(workers.stdout).toBe(one.stdout);
   });
 });
 

@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { FIELD_CATALOG } from '../decode/field-catalog.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
+import type { EnrichmentSources } from '../enrich/load.js';
 import { describeReadError, expandInputs, InputError } from '../sources/inputs.js';
 import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
@@ -70,6 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     logger.warn(`--fields: ${options.unknownFields.join(', ')} not a known field; null unless the input has it`);
   }
   let enricher: Enricher | null = null;
+  let enrichment: EnrichmentSources | null = null;
   if (options.enrich) {
     // Loaded on demand: --no-enrich runs do not pay for the enrichment modules (ipaddr.js, the tries) at start-up.
     const [{ loadEnrichment }, { InventoryError }, { IpRangesError }, { HOW_TO_GET_RANGES }] = await Promise.all([
@@ -79,13 +81,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       import('../enrich/ranges-store.js'),
     ]);
     try {
-      const loaded = loadEnrichment({
-        ipRanges: options.ipRanges,
-        vpcs: options.vpcs,
-        inventories: options.inventories,
-        onBrokenCache: (err) => logger.warn(`ignoring the cached ip-ranges.json: ${err.message}; run \`vpcflow ranges update\``),
-      });
+      enrichment = { ipRanges: options.ipRanges, vpcs: options.vpcs, inventories: options.inventories };
+      const loaded = loadEnrichment(
+        { ...enrichment, onBrokenCache: (err) => logger.warn(`ignoring the cached ip-ranges.json: ${err.message}; run \`vpcflow ranges update\``) },
+        // Worker threads use these ranges rather than each loading its own.
+        { share: options.workers > 0 },
+      );
       enricher = loaded.enricher;
+      enrichment.shared = loaded.shared;
       if (!loaded.awsRanges && !options.quiet) logger.warn(HOW_TO_GET_RANGES);
     } catch (err) {
       if (err instanceof IpRangesError || err instanceof InventoryError) {
@@ -107,7 +110,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const batchOnly = options.accounts.length > 0 || options.regions.length > 0 || options.since || options.until || options.workers > 0;
     if (options.out !== undefined || batchOnly || options.inputs.some((i) => i.startsWith('s3://'))) {
-      return await batch(options, logger, rejectsFd, enricher);
+      return await batch(options, logger, rejectsFd, enricher, enrichment);
     }
     return await run(options, logger, rejectsFd, enricher);
   } finally {
@@ -225,7 +228,13 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
 }
 
 /** S3 prefixes and directories of exports: many objects, in parallel, resumable with --out. */
-async function batch(options: CliOptions, logger: Logger, rejectsFd: number | undefined, enricher: Enricher | null): Promise<number> {
+async function batch(
+  options: CliOptions,
+  logger: Logger,
+  rejectsFd: number | undefined,
+  enricher: Enricher | null,
+  enrichment: EnrichmentSources | null,
+): Promise<number> {
   const started = performance.now();
   const rejects = new RejectReporter(logger, options.quiet, rejectsFd, options.rejectsFile);
   const output = options.output ?? 'ndjson';
@@ -258,7 +267,7 @@ async function batch(options: CliOptions, logger: Logger, rejectsFd: number | un
       concurrency: options.concurrency,
       workers: options.workers,
       enricher,
-      enrichment: options.enrich ? { ipRanges: options.ipRanges, vpcs: options.vpcs, inventories: options.inventories } : null,
+      enrichment,
       logger,
       reportReject: (r) => rejects.report(r),
       progressBar: process.stderr.isTTY === true,

@@ -13,7 +13,7 @@
  * hold them, little-endian on the platforms Node is run on; a big-endian machine neither reads nor writes a copy.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { AwsRanges, parseCreateDate, type IpRangesInfo, type RangeTable } from './ip-ranges.js';
@@ -89,7 +89,8 @@ export function sourceKey(path: string): SourceKey | null {
   }
 }
 
-export function serializeRanges(ranges: AwsRanges, key: SourceKey): Buffer {
+/** `alloc` makes the zero-filled buffer it is written into (shared memory, for shareable ranges). */
+export function serializeRanges(ranges: AwsRanges, key: SourceKey, alloc: (size: number) => Buffer = Buffer.alloc): Buffer {
   const { source: _source, created: _created, ...info } = ranges.info;
   const arrays = ARRAYS.map(([, get]) => get(ranges));
   const header: Header = { key, info, v4Count: ranges.table.v4Count, strings: ranges.table.strings, lists: ranges.table.lists, lengths: arrays.map((a) => a.length) };
@@ -97,7 +98,7 @@ export function serializeRanges(ranges: AwsRanges, key: SourceKey): Buffer {
   const start = align8(MAGIC.length + 8 + json.length);
   let size = start;
   for (const a of arrays) size = align8(size + a.byteLength);
-  const out = Buffer.alloc(size + HASH_BYTES);
+  const out = alloc(size + HASH_BYTES);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(COMPILED_FORMAT, MAGIC.length);
   out.writeUInt32LE(json.length, MAGIC.length + 4);
@@ -114,13 +115,32 @@ export function serializeRanges(ranges: AwsRanges, key: SourceKey): Buffer {
 /** The AwsRanges a copy holds, or null if it is not a sound copy for `key`. */
 export function deserializeRanges(bytes: Uint8Array, key: SourceKey, source: string): AwsRanges | null {
   try {
-    return readCopy(bytes, key, source);
+    return readCopy(bytes, key, source, true);
   } catch {
     return null; // A header that parses but does not fit (only a bug could write one: the hash was right).
   }
 }
 
-function readCopy(bytes: Uint8Array, key: SourceKey, source: string): AwsRanges | null {
+/**
+ * Ranges in shared memory, laid out as a compiled copy: worker threads (--workers) use the main thread's ranges
+ * instead of each reading and holding its own (3.7 MB for the real ip-ranges.json).
+ */
+export interface SharedRanges {
+  bytes: Uint8Array;
+  source: string;
+}
+
+const sharedBuffer = (size: number) => Buffer.from(new SharedArrayBuffer(size));
+
+/** The ranges over shared memory, without a copy. They were checked when shared, by the thread that shared them. */
+export function rangesFromShared(shared: SharedRanges): AwsRanges {
+  const ranges = readCopy(shared.bytes, null, shared.source, false);
+  if (!ranges) throw new Error('shared ip-ranges are not in the layout this version writes');
+  return ranges;
+}
+
+/** `key` null and `verify` false: bytes this process made (shared ranges), taken as they are. */
+function readCopy(bytes: Uint8Array, key: SourceKey | null, source: string, verify: boolean): AwsRanges | null {
   if (!LITTLE_ENDIAN || bytes.length < MAGIC.length + 8 + HASH_BYTES) return null;
   // Typed arrays need aligned offsets; a small Buffer may sit anywhere in Node's pool.
   const data = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
@@ -129,10 +149,11 @@ function readCopy(bytes: Uint8Array, key: SourceKey, source: string): AwsRanges 
   const jsonLength = view.getUint32(MAGIC.length + 4, true);
   const body = data.length - HASH_BYTES;
   if (MAGIC.length + 8 + jsonLength > body) return null;
-  if (!createHash('sha256').update(data.subarray(0, body)).digest().equals(data.subarray(body))) return null;
+  if (verify && !createHash('sha256').update(data.subarray(0, body)).digest().equals(data.subarray(body))) return null;
   const header = JSON.parse(Buffer.from(data.buffer, data.byteOffset + MAGIC.length + 8, jsonLength).toString('utf8')) as Header;
   const k = header.key;
-  if (k.size !== key.size || k.mtimeNs !== key.mtimeNs || k.syncToken !== key.syncToken || header.lengths.length !== ARRAYS.length) return null;
+  if (key && (k.size !== key.size || k.mtimeNs !== key.mtimeNs || k.syncToken !== key.syncToken)) return null;
+  if (header.lengths.length !== ARRAYS.length) return null;
   let at = align8(MAGIC.length + 8 + jsonLength);
   const arrays = ARRAYS.map(([Type], i) => {
     const length = header.lengths[i];
@@ -158,26 +179,53 @@ function readCopy(bytes: Uint8Array, key: SourceKey, source: string): AwsRanges 
 /**
  * The ranges of the cached ip-ranges.json at `jsonPath`: from the copy at `compiledPath` when it is current, else
  * built from the JSON (throwing IpRangesError as AwsRanges.fromFile does) and the copy written for the next run.
+ * With `share`, the ranges live in shared memory, and `shared` hands them to worker threads.
  */
-export function loadCompiledRanges(jsonPath: string, compiledPath: string): { ranges: AwsRanges; fromCopy: boolean } {
+export function loadCompiledRanges(
+  jsonPath: string,
+  compiledPath: string,
+  share = false,
+): { ranges: AwsRanges; fromCopy: boolean; shared: SharedRanges | null } {
+  const done = (ranges: AwsRanges, fromCopy: boolean, bytes: Uint8Array | null) => ({ ranges, fromCopy, shared: bytes && { bytes, source: jsonPath } });
   // Taken before the JSON is read: if the file is replaced meanwhile, the copy is keyed to the older file and is
   // simply rebuilt next time, never used for a file it was not built from.
   const key = sourceKey(jsonPath);
   if (key) {
-    let bytes: Buffer | null = null;
-    try {
-      bytes = readFileSync(compiledPath);
-    } catch {
-      // No copy yet.
-    }
+    const bytes = readWhole(compiledPath, share ? sharedBuffer : Buffer.allocUnsafeSlow);
     const ranges = bytes && deserializeRanges(bytes, key, jsonPath);
-    if (ranges) return { ranges, fromCopy: true };
+    if (ranges) return done(ranges, true, share ? bytes : null);
   }
-  const ranges = AwsRanges.fromFile(jsonPath);
+  const built = AwsRanges.fromFile(jsonPath);
   const after = key && sourceKey(jsonPath);
   const unchanged = after && after.size === key.size && after.mtimeNs === key.mtimeNs && after.syncToken === key.syncToken;
-  if (unchanged && key.syncToken === ranges.info.syncToken) writeCopy(compiledPath, serializeRanges(ranges, key));
-  return { ranges, fromCopy: false };
+  if (unchanged && key.syncToken === built.info.syncToken) writeCopy(compiledPath, serializeRanges(built, key));
+  if (!share) return done(built, false, null);
+  const bytes = serializeRanges(built, key ?? { size: 0, mtimeNs: '0', syncToken: '' }, sharedBuffer);
+  return done(readCopy(bytes, null, jsonPath, false)!, false, bytes);
+}
+
+/** A whole file in a buffer from `alloc`, or null when it cannot be read. */
+function readWhole(file: string, alloc: (size: number) => Buffer): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return null; // No copy yet.
+  }
+  try {
+    const bytes = alloc(fstatSync(fd).size);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      if (n === 0) return null; // Shorter than it was a moment ago: being replaced.
+      at += n;
+    }
+    return bytes;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function writeCopy(compiledPath: string, bytes: Buffer): void {
