@@ -18,6 +18,7 @@ import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js'
 
 /** How long the table waits for more input before it shows the rows it holds (`aws logs tail --follow`). */
 const TABLE_IDLE_MS = 200;
+const TABLE_LONGEST_HOLD_MS = 1000;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -184,13 +185,18 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
       if (typeof text !== 'string') buffers.put(text);
     };
     if (text.length > 0 && !stdout.write(text, written)) await drained(stdout);
-    if (writer.holding && idleTimer === undefined) {
-      idleTimer = setTimeout(() => {
-        idleTimer = undefined;
-        const held = writer.take(true);
-        if (held.length > 0) stdout.write(held);
-      }, TABLE_IDLE_MS);
-    }
+    // Held table rows are shown once input pauses for TABLE_IDLE_MS, or once the oldest has waited
+    // TABLE_LONGEST_HOLD_MS (a stream that trickles without pausing). The timer restarts with every chunk: started
+    // once, it cut pages wherever 200 ms ran out, and a 200k-line table's column widths differed from run to run.
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (!writer.holding) return;
+    const wait = Math.min(TABLE_IDLE_MS, (writer.heldSince ?? 0) + TABLE_LONGEST_HOLD_MS - performance.now());
+    idleTimer = setTimeout(() => {
+      idleTimer = undefined;
+      const held = writer.take(true);
+      if (held.length > 0) stdout.write(held);
+    }, Math.max(0, wait));
   };
 
   for await (const input of expandInputs(options.inputs)) {

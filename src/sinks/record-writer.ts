@@ -10,6 +10,8 @@ export interface RecordWriter {
   take(force?: boolean): string | Buffer;
   /** Whether `take(true)` would return rows held back. */
   readonly holding: boolean;
+  /** When the oldest row held back was written (performance.now()), while `holding`. */
+  readonly heldSince?: number;
   /** Bytes written since the last take, for writers that write as they go (NDJSON, CSV). */
   readonly pendingBytes?: number;
 }
