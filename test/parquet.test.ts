@@ -11,7 +11,7 @@ import { SourceDecoder } from '../src/decode/source-decoder.js';
 import { Enricher } from '../src/enrich/enricher.js';
 import { mergeInventories, readInventoryFile } from '../src/enrich/inventory.js';
 import { AwsRanges } from '../src/enrich/ip-ranges.js';
-import { hivePartition, ParquetFileWriter, ParquetLayoutError, parquetColumnsFor } from '../src/sinks/parquet.js';
+import { HeldRows, hivePartition, ParquetFileWriter, ParquetLayoutError, parquetColumnsFor } from '../src/sinks/parquet.js';
 import { fileByteSource, isParquetMagic, parquetToText, type AsyncByteSource } from '../src/sources/parquet.js';
 import { decodeBytes, duckdb, fixture } from './helpers.js';
 
@@ -464,6 +464,29 @@ describe('writing Parquet', () => {
     expect(empty.rows).toBe(0);
     expect(existsSync(path.join(dir, 'empty.parquet'))).toBe(false);
     expect(existsSync(path.join(dir, 'empty.parquet.tmp'))).toBe(false);
+  });
+
+  it('keeps the rows its files hold together under a limit: past it, the file holding most writes a shorter row group', async () => {
+    const dir = tmp();
+    const holding = new HeldRows(12);
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => new ParquetFileWriter(path.join(dir, `${name}.parquet`), { rowGroupRows: 10, holding }));
+    // Two partitions interleaved (a, b, a, b, ...), then three (a, b, c, a, b, c, ...).
+    const order = [...Array.from({ length: 12 }, (_, i) => [a, b][i % 2]), ...Array.from({ length: 28 }, (_, i) => [a, b, c][i % 3])];
+    let n = 0;
+    let most = 0;
+    const records = decodeFixture('sample-default.log', (rec) => {
+      order[n++].write(rec);
+      most = Math.max(most, a.heldRows + b.heldRows + c.heldRows);
+      // Within the limit, nothing is written before a group is full.
+      if (n === 12) expect(readdirSync(dir)).toEqual([]);
+    });
+    expect(records).toHaveLength(40);
+    expect(most).toBe(12);
+    for (const w of [a, b, c]) await w.close();
+    const groups = async (name: string) => (await readBack(path.join(dir, `${name}.parquet`))).meta.row_groups.map((g) => Number(g.num_rows));
+    expect({ a: await groups('a'), b: await groups('b'), c: await groups('c') }).toEqual({ a: [7, 7, 2], b: [9, 6], c: [5, 4] });
+    const back = await Promise.all(['a', 'b', 'c'].map(async (name) => (await readBack(path.join(dir, `${name}.parquet`))).rows));
+    expect(back.flat().map((r) => r.start).sort()).toEqual(records.map((r) => BigInt(r.start as number)).sort());
   });
 
   it('refuses a record with another layout, and goes on with the file it has', async () => {
