@@ -16,11 +16,10 @@ import { columnValue, flattenColumns, recordColumns, type Column, type DecodedRe
  * underscores (`src_scope`, `src_aws_service`, `src_aws_services` (comma-joined), `src_aws_region`, …,
  * `dst_vpc_resource_description`; `pkt_src_…`, `pkt_dst_…`), `tcp_flags_names` comma-joined.
  */
-export interface ParquetColumn {
-  name: string;
-  type: 'INT32' | 'INT64' | 'STRING';
-  get(rec: DecodedRecord): string | number | bigint | null;
-}
+export type ParquetColumn =
+  /** `number`: the value, NaN for null (INT64 values are doubles already where they are decoded). */
+  | { name: string; type: 'INT32' | 'INT64'; number(rec: DecodedRecord): number }
+  | { name: string; type: 'STRING'; text(rec: DecodedRecord): string | null };
 
 /**
  * The Parquet columns of a record, in output order: the format's fields, `log_stream` / `log_timestamp` when the
@@ -55,45 +54,30 @@ function athenaName(key: string): string {
 function columnOf(col: Column, name: string): ParquetColumn {
   const i = col.index;
   if (col.source === 'field') {
-    if (col.type === 'int') {
-      return { name, type: 'INT32', get: (rec) => nullIfNaN(rec.number(i)) };
-    }
-    if (col.type === 'count' || col.type === 'unix_seconds') {
-      return {
-        name,
-        type: 'INT64',
-        get: (rec) => {
-          const n = rec.number(i);
-          return Number.isNaN(n) ? null : BigInt(n);
-        },
-      };
-    }
+    if (col.type === 'int') return { name, type: 'INT32', number: (rec) => rec.number(i) };
+    if (col.type === 'count' || col.type === 'unix_seconds') return { name, type: 'INT64', number: (rec) => rec.number(i) };
     return {
       name,
       type: 'STRING',
-      get: (rec) => {
+      text: (rec) => {
         const v = rec.value(i);
         return v === null ? null : typeof v === 'string' ? v : String(v);
       },
     };
   }
   if (col.source === 'log_timestamp') {
-    return { name, type: 'INT64', get: (rec) => (Number.isNaN(rec.logTimestamp) ? null : BigInt(Math.trunc(rec.logTimestamp))) };
+    return { name, type: 'INT64', number: (rec) => Math.trunc(rec.logTimestamp) };
   }
   return {
     name,
     type: 'STRING',
-    get: (rec) => {
+    text: (rec) => {
       const v = columnValue(rec, col);
       if (v === null || typeof v === 'string') return v;
       if (Array.isArray(v)) return v.join(',');
       return typeof v === 'number' ? String(v) : JSON.stringify(v);
     },
   };
-}
-
-function nullIfNaN(n: number): number | null {
-  return Number.isNaN(n) ? null : n;
 }
 
 function schemaOf(columns: readonly ParquetColumn[]): SchemaElement[] {
@@ -185,6 +169,71 @@ class FdByteWriter extends ByteWriter {
 }
 
 /**
+ * One column's values while a row group fills, kept compact: numbers in a reused Float64Array (NaN for null), text
+ * as codes into the group's distinct values. Held as a JavaScript array of values per column, a group's ~10,000
+ * rows outlived young-generation collections and were promoted, and old space grew to ~4x what was alive between
+ * full collections.
+ */
+class GroupValues {
+  private numbers = new Float64Array(0);
+  private codes = new Int32Array(0);
+  private readonly distinct: string[] = [];
+  private readonly codeOf = new Map<string, number>();
+  private length = 0;
+
+  constructor(
+    private readonly type: ParquetColumn['type'],
+    private readonly maxRows: number,
+  ) {}
+
+  /** `column`: this one, or the same column of another layout of the same columns. */
+  push(column: ParquetColumn, rec: DecodedRecord): void {
+    const at = this.length++;
+    if (column.type === 'STRING') {
+      if (at === this.codes.length) this.codes = grown(this.codes, this.maxRows);
+      const text = column.text(rec);
+      let code = -1;
+      if (text !== null) {
+        code = this.codeOf.get(text) ?? -1;
+        if (code < 0) {
+          code = this.distinct.push(text) - 1;
+          this.codeOf.set(text, code);
+        }
+      }
+      this.codes[at] = code;
+    } else {
+      if (at === this.numbers.length) this.numbers = grown(this.numbers, this.maxRows);
+      this.numbers[at] = column.number(rec);
+    }
+  }
+
+  /** The group's values as hyparquet-writer takes them (INT64 as bigint, null for null); the column starts over. */
+  take(): (string | number | bigint | null)[] {
+    const out = new Array<string | number | bigint | null>(this.length);
+    const { numbers, codes, distinct, type } = this;
+    for (let r = 0; r < out.length; r++) {
+      if (type === 'STRING') {
+        const code = codes[r];
+        out[r] = code < 0 ? null : distinct[code];
+      } else {
+        const n = numbers[r];
+        out[r] = Number.isNaN(n) ? null : type === 'INT64' ? BigInt(n) : n;
+      }
+    }
+    this.length = 0;
+    this.distinct.length = 0;
+    this.codeOf.clear();
+    return out;
+  }
+}
+
+function grown<T extends Float64Array | Int32Array>(array: T, maxRows: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(Math.min(maxRows, Math.max(1024, array.length * 2)));
+  bigger.set(array);
+  return bigger;
+}
+
+/**
  * Collects the records of one output file and writes them as Parquet, streaming: every `rowGroupRows` records
  * become a row group, encoded and written to disk at once, so memory holds at most one row group of values
  * (rowGroupRows × columns values) and its encoding, plus a 1 MiB write buffer and the footer metadata (a few hundred
@@ -208,7 +257,7 @@ export class ParquetFileWriter {
   /** The record columns the file's columns were made from: the fast check for every following record. */
   private layout: readonly Column[] | null = null;
   private readonly otherLayouts = new WeakMap<readonly Column[], ParquetColumn[]>();
-  private values: (string | number | bigint | null)[][] = [];
+  private values: GroupValues[] = [];
   private groupRows = 0;
   private total = 0;
   private fd: number | null = null;
@@ -241,7 +290,7 @@ export class ParquetFileWriter {
     const layout = recordColumns(rec);
     const columns = layout === this.layout ? this.columns! : this.columnsFor(rec, layout);
     const values = this.values;
-    for (let j = 0; j < columns.length; j++) values[j].push(columns[j].get(rec));
+    for (let j = 0; j < values.length; j++) values[j].push(columns[j], rec);
     this.total++;
     this.groupRows++;
     this.holding?.add(this);
@@ -300,7 +349,7 @@ export class ParquetFileWriter {
     if (this.columns === null) {
       this.columns = parquetColumnsFor(rec);
       this.layout = layout;
-      this.values = this.columns.map(() => []);
+      this.values = this.columns.map((c) => new GroupValues(c.type, this.rowGroupRows));
       return this.columns;
     }
     let columns = this.otherLayouts.get(layout);
@@ -334,7 +383,7 @@ export class ParquetFileWriter {
         });
       }
       void this.parquet.write({
-        columnData: columns.map((c, j) => ({ name: c.name, data: this.values[j] })),
+        columnData: columns.map((c, j) => ({ name: c.name, data: this.values[j].take() })),
         rowGroupSize: this.groupRows,
       });
     } catch (err) {
@@ -343,7 +392,6 @@ export class ParquetFileWriter {
       this.failure.message = `${this.path}: ${this.failure.message}`;
       throw this.failure;
     }
-    this.values = columns.map(() => []);
     this.holding?.released(this, this.groupRows);
     this.groupRows = 0;
     this.shareMetadata();
