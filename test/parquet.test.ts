@@ -11,7 +11,7 @@ import { SourceDecoder } from '../src/decode/source-decoder.js';
 import { Enricher } from '../src/enrich/enricher.js';
 import { mergeInventories, readInventoryFile } from '../src/enrich/inventory.js';
 import { AwsRanges } from '../src/enrich/ip-ranges.js';
-import { HeldRows, hivePartition, ParquetFileWriter, ParquetLayoutError, parquetColumnsFor } from '../src/sinks/parquet.js';
+import { FooterLimit, HeldRows, hivePartition, ParquetFileWriter, ParquetLayoutError, parquetColumnsFor } from '../src/sinks/parquet.js';
 import { fileByteSource, isParquetMagic, parquetToText, type AsyncByteSource } from '../src/sources/parquet.js';
 import { decodeBytes, duckdb, fixture } from './helpers.js';
 
@@ -487,6 +487,40 @@ describe('writing Parquet', () => {
     expect({ a: await groups('a'), b: await groups('b'), c: await groups('c') }).toEqual({ a: [7, 7, 2], b: [9, 6], c: [5, 4] });
     const back = await Promise.all(['a', 'b', 'c'].map(async (name) => (await readBack(path.join(dir, `${name}.parquet`))).rows));
     expect(back.flat().map((r) => r.start).sort()).toEqual(records.map((r) => BigInt(r.start as number)).sort());
+  });
+
+  it('ends a part when the files hold more row groups than the footer limit, and goes on in name.2.parquet, …', async () => {
+    const dir = tmp();
+    const footers = new FooterLimit(3);
+    const [a, b] = ['a', 'b'].map((name) => new ParquetFileWriter(path.join(dir, `${name}.parquet`), { rowGroupRows: 2, footers }));
+    // a alone for 4 groups (past the limit of 3: a.parquet is finished), then b 2 groups, then a 3 more.
+    const order = [...Array(8).fill(a), ...Array(4).fill(b), ...Array(6).fill(a)];
+    let n = 0;
+    const records = decodeFixture('sample-default.log', (rec) => {
+      if (n < order.length) order[n++].write(rec);
+    }).slice(0, order.length);
+    expect(a.paths.map((p) => path.basename(p))).toEqual(['a.parquet', 'a.2.parquet', 'a.3.parquet']);
+    // Finished parts wait under their temporary names until close.
+    expect(readdirSync(dir).sort()).toEqual(['a.2.parquet.tmp', 'a.3.parquet.tmp', 'a.parquet.tmp', 'b.parquet.tmp']);
+    await a.close();
+    await b.close();
+    expect(readdirSync(dir).sort()).toEqual(['a.2.parquet', 'a.3.parquet', 'a.parquet', 'b.parquet']);
+    const rows = async (name: string) => (await readBack(path.join(dir, name))).rows;
+    const parts = await Promise.all(['a.parquet', 'a.2.parquet', 'a.3.parquet', 'b.parquet'].map(rows));
+    expect(parts.map((p) => p.length)).toEqual([8, 4, 2, 4]);
+    const starts = (recs: { start: unknown }[]) => recs.map((r) => BigInt(r.start as number));
+    expect(parts[0].concat(parts[1], parts[2]).map((r) => r.start)).toEqual(starts(order.map((w, i) => [w, records[i]] as const).filter(([w]) => w === a).map(([, r]) => r)));
+    expect(parts[3].map((r) => r.start)).toEqual(starts(records.slice(8, 12)));
+  });
+
+  it('removes every part on abort', async () => {
+    const dir = tmp();
+    const footers = new FooterLimit(1);
+    const writer = new ParquetFileWriter(path.join(dir, 'a.parquet'), { rowGroupRows: 2, footers });
+    decodeFixture('sample-default.log', (rec) => writer.write(rec));
+    expect(writer.paths.length).toBeGreaterThan(2);
+    await writer.abort();
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('refuses a record with another layout, and goes on with the file it has', async () => {

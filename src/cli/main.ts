@@ -2,6 +2,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
 import { FIELD_CATALOG } from '../decode/field-catalog.js';
 import { SourceDecoder } from '../decode/source-decoder.js';
 import type { Enricher } from '../enrich/enricher.js';
@@ -234,6 +235,22 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
 }
 
 /** S3 prefixes and directories of exports: many objects, in parallel, resumable with --out. */
+/**
+ * Parquet output makes its garbage in bursts (a row group's values, encodings and pages, 10,000 rows at a time)
+ * over a small live set, and V8 let old space grow to ~4x that live set between full collections. A growing factor
+ * of 1.5 keeps it near 1.5x: on the 1M-line bench file, peak 151 -> 127 MB for 8.9 -> 9.4 s (medians of 3, A/B with
+ * the flag set by a preload). V8 reads the flag whenever it sets the next limit. Node warns that changing V8 flags
+ * after start may do nothing or worse; this one only tunes when the collector runs, and where it is refused the
+ * default growth stays.
+ */
+function collectGarbageSoonerForParquet(): void {
+  try {
+    setFlagsFromString('--heap-growing-percent=50');
+  } catch {
+    // the default growth
+  }
+}
+
 async function batch(
   options: CliOptions,
   logger: Logger,
@@ -248,6 +265,7 @@ async function batch(
     process.stderr.write('vpcflow: batch input is written as ndjson, csv or parquet (use -o)\n');
     return EXIT.USAGE;
   }
+  if (output === 'parquet') collectGarbageSoonerForParquet();
   let interrupted = false;
   process.once('SIGINT', () => {
     interrupted = true;

@@ -55,7 +55,8 @@ export interface ObjectResult {
 interface OutputFile {
   write(rec: DecodedRecord): void;
   flush(): Promise<void>;
-  commit(): Promise<string>;
+  /** The files written, under their final names. */
+  commit(): Promise<string[]>;
   abort(): Promise<void>;
 }
 
@@ -83,13 +84,13 @@ export async function processObject(
   const stem = outputStem(obj.key);
   const textName = `${stem}.${settings.output}.gz`;
   const parquetName = `${path.posix.basename(stem)}.parquet`;
-  const held = parquet ? new parquet.HeldRows(2 * PARQUET_ROW_GROUP_ROWS) : null;
+  const limits = parquet ? { holding: new parquet.HeldRows(2 * PARQUET_ROW_GROUP_ROWS), footers: new parquet.FooterLimit(PARQUET_FOOTER_ROW_GROUPS) } : null;
   const fileFor = (rec: DecodedRecord): OutputFile | null => {
     const name = parquet ? `${parquet.hivePartition(rec, obj.info.region)}/${parquetName}` : textName;
     let file = files.get(name);
     if (!file) {
       try {
-        file = parquet ? parquetFile(parquet, safeOutputPath(settings.outDir!, name), held!) : textFile(safeOutputPath(settings.outDir!, name), settings);
+        file = parquet ? parquetFile(parquet, safeOutputPath(settings.outDir!, name), limits!) : textFile(safeOutputPath(settings.outDir!, name), settings);
       } catch (err) {
         failure ??= err as Error;
         return null;
@@ -136,7 +137,7 @@ export async function processObject(
       if (out.length > 0) await hooks.output!(out);
     }
     const outputs: string[] = [];
-    for (const file of files.values()) outputs.push(await file.commit());
+    for (const file of files.values()) outputs.push(...(await file.commit()));
     return { id: obj.id, outputs, counts: decoder.counts, bytes, endState: decoder.state };
   } catch (err) {
     for (const file of files.values()) await file.abort().catch(() => {});
@@ -201,7 +202,7 @@ function textFile(file: string, settings: ObjectSettings): OutputFile {
       const out = writer.take(true);
       if (out.length > 0) await gz.write(out);
       await gz.commit();
-      return file;
+      return [file];
     },
     abort: async () => (await opened).abort(),
   };
@@ -209,17 +210,25 @@ function textFile(file: string, settings: ObjectSettings): OutputFile {
 
 type ParquetSink = typeof import('../sinks/parquet.js');
 
-/** Small row groups: a group is held in memory until written (~580 bytes an enriched row, measured). */
+/** Small row groups: a group is held in memory until written. */
 const PARQUET_ROW_GROUP_ROWS = 10_000;
+/**
+ * Row groups whose footer metadata an object's Parquet files hold together (~20 KB each, ~2 MB in all): one
+ * partition's rows go to files of 1M rows (~20 MB), `name.parquet`, `name.2.parquet`, …; ten partitions
+ * interleaved, to files of about 100,000.
+ */
+const PARQUET_FOOTER_ROW_GROUPS = 100;
 
-function parquetFile(parquet: ParquetSink, file: string, holding: InstanceType<ParquetSink['HeldRows']>): OutputFile {
-  const writer = new parquet.ParquetFileWriter(file, { rowGroupRows: PARQUET_ROW_GROUP_ROWS, holding });
+type ParquetLimits = Required<Pick<import('../sinks/parquet.js').ParquetFileWriterOptions, 'holding' | 'footers'>>;
+
+function parquetFile(parquet: ParquetSink, file: string, limits: ParquetLimits): OutputFile {
+  const writer = new parquet.ParquetFileWriter(file, { rowGroupRows: PARQUET_ROW_GROUP_ROWS, ...limits });
   return {
     write: (rec) => writer.write(rec),
     flush: async () => {},
     commit: async () => {
       await writer.close();
-      return file;
+      return writer.paths;
     },
     abort: () => writer.abort(),
   };

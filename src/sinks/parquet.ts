@@ -105,8 +105,10 @@ export interface ParquetFileWriterOptions {
    * standard Parquet codecs that Athena, Spark, DuckDB and pyarrow read; the tests read both back with hyparquet.
    */
   compression?: 'GZIP' | 'SNAPPY';
-  /** Shared by the files of one output (one per partition): how many of them may hold rows at once. */
+  /** Shared by the files of one output (one per partition): how many rows they may hold at once. */
   holding?: HeldRows;
+  /** Shared by the files of one output: how many row groups' footer metadata they may hold at once. */
+  footers?: FooterLimit;
 }
 
 /**
@@ -134,6 +136,35 @@ export class HeldRows {
   /** `file` wrote or dropped the `rows` it held. */
   released(file: ParquetFileWriter, rows: number): void {
     this.rows -= rows;
+    this.files.delete(file);
+  }
+}
+
+/**
+ * Bounds the footer metadata an output's Parquet files hold together. hyparquet-writer keeps every column chunk's
+ * metadata until it writes the footer (~340 bytes a chunk after shareMetadata: ~20 KB per row group of the enriched
+ * default format), so a file held ~2 MB per 1M rows to its end: 20 MB over the 10M-line bench file's 10 partitions,
+ * alive to the end, with old space grown to a multiple of it. Past the limit, the file holding the most row groups
+ * ends its part: the footer is written, and its next rows go to a next file (`name.2.parquet`, `name.3.parquet`, …).
+ */
+export class FooterLimit {
+  private groups = 0;
+  private readonly files = new Set<ParquetFileWriter>();
+
+  constructor(readonly limit: number) {}
+
+  /** `file` wrote one more row group. */
+  add(file: ParquetFileWriter): void {
+    this.files.add(file);
+    if (++this.groups <= this.limit) return;
+    let largest = file;
+    for (const f of this.files) if (f.partRowGroups > largest.partRowGroups) largest = f;
+    largest.endPart();
+  }
+
+  /** `file` wrote its footer, or dropped its row groups. */
+  released(file: ParquetFileWriter, groups: number): void {
+    this.groups -= groups;
     this.files.delete(file);
   }
 }
@@ -235,24 +266,31 @@ function grown<T extends Float64Array | Int32Array>(array: T, maxRows: number): 
 
 /**
  * Collects the records of one output file and writes them as Parquet, streaming: every `rowGroupRows` records
- * become a row group, encoded and written to disk at once, so memory holds at most one row group of values
- * (rowGroupRows × columns values) and its encoding, plus a 1 MiB write buffer and the footer metadata (a few hundred
- * bytes per column per row group) — never the file. Measured on the enriched default format (58 columns): about
- * 190 MB above the baseline at 100,000 rows per group, about 35 MB at 20,000.
+ * become a row group, encoded and written to disk at once, so memory holds at most one row group of values and its
+ * encoding, plus a 1 MiB write buffer and the footer metadata (a few hundred bytes per column per row group, bounded
+ * with `footers`) — never the file. Measured on the enriched default format (58 columns), before the values were
+ * kept in typed arrays: about 190 MB above the baseline at 100,000 rows per group, about 35 MB at 20,000.
  * Data pages are Parquet v2 pages, PLAIN or RLE_DICTIONARY encoded (what hyparquet-writer writes).
  *
  * The columns are those of the first record (`parquetColumnsFor`); a record with other columns throws a
  * ParquetLayoutError and is not written (the caller opens another file for it). Nothing touches the disk until the
  * first row group is full or `close()`; then `path + '.tmp'` is written (its directory created) and renamed to
  * `path` by `close()`, so a crash never leaves a partial file under the final name. A writer that got no record
- * writes no file. Disk writes are synchronous, like the encoding that precedes them.
+ * writes no file. With a FooterLimit the output may be several files, `path` then `name.2.parquet`, … (`paths`),
+ * each a complete Parquet file, all renamed by `close()`. Disk writes are synchronous, like the encoding before them.
  */
 export class ParquetFileWriter {
+  /** The first part's path; the others are numbered (`paths`). */
   readonly path: string;
-  private readonly tmp: string;
   private readonly rowGroupRows: number;
   private readonly compression: 'GZIP' | 'SNAPPY';
   private readonly holding: HeldRows | undefined;
+  private readonly footers: FooterLimit | undefined;
+  /** The part being written (1, 2, …) and the row groups it has. */
+  private part = 1;
+  private partGroups = 0;
+  /** Parts whose footer is written: renamed into place by close(). */
+  private readonly finishedParts: string[] = [];
   private columns: ParquetColumn[] | null = null;
   /** The record columns the file's columns were made from: the fast check for every following record. */
   private layout: readonly Column[] | null = null;
@@ -269,14 +307,29 @@ export class ParquetFileWriter {
   private metadataShared = 0;
 
   constructor(path: string, options: ParquetFileWriterOptions = {}) {
-    const { rowGroupRows = DEFAULT_ROW_GROUP_ROWS, compression = 'GZIP', holding } = options;
+    const { rowGroupRows = DEFAULT_ROW_GROUP_ROWS, compression = 'GZIP', holding, footers } = options;
     if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) throw new RangeError(`rowGroupRows must be a positive integer, not ${rowGroupRows}`);
     if (compression !== 'GZIP' && compression !== 'SNAPPY') throw new RangeError(`compression must be GZIP or SNAPPY, not ${String(compression)}`);
     this.path = path;
-    this.tmp = `${path}.tmp`;
     this.rowGroupRows = rowGroupRows;
     this.compression = compression;
     this.holding = holding;
+    this.footers = footers;
+  }
+
+  /** The files written: one per part, the first at `path`. */
+  get paths(): string[] {
+    return this.parquet ? [...this.finishedParts, this.partPath(this.part)] : [...this.finishedParts];
+  }
+
+  /** Row groups of the part being written (their metadata is held until its footer). */
+  get partRowGroups(): number {
+    return this.partGroups;
+  }
+
+  private partPath(part: number): string {
+    if (part === 1) return this.path;
+    return this.path.endsWith('.parquet') ? `${this.path.slice(0, -'.parquet'.length)}.${part}.parquet` : `${this.path}.${part}`;
   }
 
   /** Records written so far (buffered or on disk). */
@@ -307,18 +360,36 @@ export class ParquetFileWriter {
     if (this.state === 'open') this.writeGroup();
   }
 
-  /** Writes what is buffered and the footer, then renames the file into place. */
+  /**
+   * Writes what is buffered and the part's footer (to its temporary name); the rows that follow go to the next part.
+   * Nothing happens to a part with no rows.
+   */
+  endPart(): void {
+    if (this.state !== 'open') return;
+    this.writeGroup();
+    if (!this.parquet) return;
+    try {
+      this.parquet.finish();
+      closeSync(this.fd!);
+    } catch (err) {
+      throw this.fail(err);
+    }
+    this.fd = null;
+    this.parquet = null;
+    this.finishedParts.push(this.partPath(this.part));
+    this.footers?.released(this, this.partGroups);
+    this.part++;
+    this.partGroups = 0;
+    this.metadataShared = 0;
+  }
+
+  /** Writes what is buffered and the footer, then renames the file(s) into place. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     try {
       if (this.state === 'failed') throw this.failure!;
-      this.writeGroup();
-      if (this.parquet) {
-        this.parquet.finish();
-        closeSync(this.fd!);
-        this.fd = null;
-        await fs.rename(this.tmp, this.path);
-      }
+      this.endPart();
+      for (const part of this.finishedParts) await fs.rename(`${part}.tmp`, part);
       this.state = 'closed';
       this.values = [];
     } catch (err) {
@@ -327,11 +398,13 @@ export class ParquetFileWriter {
     }
   }
 
-  /** Drops everything and removes the temporary file. */
+  /** Drops everything and removes the temporary files. */
   async abort(): Promise<void> {
     this.state = 'closed';
     this.holding?.released(this, this.groupRows);
+    this.footers?.released(this, this.partGroups);
     this.groupRows = 0;
+    this.partGroups = 0;
     this.values = [];
     this.parquet = null;
     if (this.fd !== null) {
@@ -342,7 +415,7 @@ export class ParquetFileWriter {
       }
       this.fd = null;
     }
-    await fs.rm(this.tmp, { force: true });
+    for (const part of [...this.finishedParts, this.partPath(this.part)]) await fs.rm(`${part}.tmp`, { force: true });
   }
 
   private columnsFor(rec: DecodedRecord, layout: readonly Column[]): ParquetColumn[] {
@@ -373,7 +446,7 @@ export class ParquetFileWriter {
     try {
       if (!this.parquet) {
         mkdirSync(path.dirname(this.path), { recursive: true });
-        this.fd = openSync(this.tmp, 'w');
+        this.fd = openSync(`${this.partPath(this.part)}.tmp`, 'w');
         this.parquet = new ParquetWriter({
           writer: new FdByteWriter(this.fd),
           schema: schemaOf(columns),
@@ -387,14 +460,21 @@ export class ParquetFileWriter {
         rowGroupSize: this.groupRows,
       });
     } catch (err) {
-      this.state = 'failed';
-      this.failure = err instanceof Error ? err : new Error(String(err));
-      this.failure.message = `${this.path}: ${this.failure.message}`;
-      throw this.failure;
+      throw this.fail(err);
     }
     this.holding?.released(this, this.groupRows);
     this.groupRows = 0;
     this.shareMetadata();
+    this.partGroups++;
+    // Last: past the limit, this may end a part (this file's too).
+    this.footers?.add(this);
+  }
+
+  private fail(err: unknown): Error {
+    this.state = 'failed';
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.failure.message = `${this.partPath(this.part)}: ${this.failure.message}`;
+    return this.failure;
   }
 
   /**
