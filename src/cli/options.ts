@@ -107,7 +107,8 @@ Enrichment (who owns each address):
       --no-enrich        decode only: no src/dst objects
 Batch processing of flow-log exports (s3://bucket/prefix inputs, or local copies with the same layout):
       --out DIR          write one gzip NDJSON/CSV file per input object under DIR (mirroring its key), or
-                         with -o parquet typed Parquet files in hive partitions region=.../date=.../;
+                         with -o parquet typed Parquet files in hive partitions region=.../date=.../
+                         (an object with over 1M rows in a partition continues in NAME.2.parquet, ...);
                          a manifest there (_vpcflow-manifest.jsonl) lets an interrupted run resume
       --account ID       only this account's objects (repeatable)
       --region REGION    only this flow-log region (repeatable); the first is also the S3 client's region
