@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { StringDecoder } from 'node:string_decoder';
-import { gunzipSync } from 'node:zlib';
 
 type Parser = typeof import('stream-json/core/parser.js');
 type Defs = typeof import('stream-chain/defs.js');
@@ -146,7 +145,9 @@ export class JsonEventExtractor {
   /** `{"awslogs":{"data":"<base64 of gzip>"}}`: the Lambda event of a CloudWatch Logs subscription. */
   private nested(base64: string): void {
     const inner = new JsonEventExtractor(this.onEvent);
-    inner.push(gunzipSync(Buffer.from(base64, 'base64')));
+    // node:zlib is fetched when first needed: it is not in Node's start-up snapshot, and compiling it at every
+    // start cost ~1-2 ms of a ~55 ms start-up.
+    inner.push(process.getBuiltinModule('node:zlib').gunzipSync(Buffer.from(base64, 'base64')));
     inner.end();
   }
 }

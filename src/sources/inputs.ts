@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline, Readable } from 'node:stream';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
 
 /** One input: a file, or stdin (`-`). */
 export interface InputSource {
@@ -110,6 +110,8 @@ export async function decompressed(stream: Readable, name: string): Promise<Read
     // instead of the two taking turns.
     // (Transform options pass through zlib's constructor; its TypeScript type does not list them.)
     const options = { chunkSize: READ_CHUNK, readableHighWaterMark: 4 * READ_CHUNK } as ZlibOptions;
+    // Loaded here: node:zlib is not in Node's start-up snapshot, and compiling it cost every run ~1-2 ms.
+    const { createGunzip } = await import('node:zlib');
     return pipeline(stream, createGunzip(options), () => {});
   }
   if (isParquetMagic(head)) {
