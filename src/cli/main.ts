@@ -233,7 +233,6 @@ async function run(options: CliOptions, logger: Logger, rejectsFd: number | unde
   return EXIT.OK;
 }
 
-/** S3 prefixes and directories of exports: many objects, in parallel, resumable with --out. */
 /**
  * Parquet output makes its garbage in bursts (a row group's values, encodings and pages, 10,000 rows at a time)
  * over a small live set, and V8 let old space grow to ~4x that live set between full collections. A growing factor
@@ -250,6 +249,7 @@ function collectGarbageSoonerForParquet(): void {
   }
 }
 
+/** S3 prefixes and directories of exports: many objects, in parallel, resumable with --out. */
 async function batch(
   options: CliOptions,
   logger: Logger,

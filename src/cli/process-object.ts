@@ -214,8 +214,8 @@ type ParquetSink = typeof import('../sinks/parquet.js');
 const PARQUET_ROW_GROUP_ROWS = 10_000;
 /**
  * Row groups whose footer metadata an object's Parquet files hold together (~20 KB each, ~2 MB in all): one
- * partition's rows go to files of 1M rows (~20 MB), `name.parquet`, `name.2.parquet`, …; ten partitions
- * interleaved, to files of about 100,000.
+ * partition's rows go to files of 1M rows (~20 MB), `name.parquet`, `name.2.parquet`, …; partitions that fill at
+ * the same time share the limit (the 10M-line bench file's 10 days: 19 files).
  */
 const PARQUET_FOOTER_ROW_GROUPS = 100;
 
