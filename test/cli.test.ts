@@ -66,6 +66,35 @@ describe('vpcflow on files', () => {
     expect(lines.slice(1).every((l) => /^(ACCEPT|REJECT|-)$/.test(l.slice(actionColumn).trim()))).toBe(true);
   });
 
+  it('shows table rows from a stream that trickles without pausing, within about a second', async () => {
+    const child = spawn(process.execPath, [CLI, '-o', 'table', '--no-enrich', '-q', '-'], { cwd: ROOT, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const started = performance.now();
+    let firstRowAt = -1;
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (firstRowAt < 0 && stdout.split('\n').length > 2) firstRowAt = performance.now() - started;
+    });
+    // A line every 100 ms for 3 s: never the 200 ms pause that shows held rows, and far from a page of 100.
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        child.stdin.write(SAMPLE_LINES[1 + (sent++ % 10)] + '\n');
+        if (sent === 30) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 100);
+    });
+    const rowsBeforeEnd = stdout.split('\n').length - 1;
+    child.stdin.end();
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(rowsBeforeEnd).toBeGreaterThan(1);
+    expect(firstRowAt).toBeGreaterThan(0);
+    expect(firstRowAt).toBeLessThan(2500);
+    expect(stdout.trimEnd().split('\n').filter((l) => !l.startsWith('version'))).toHaveLength(30);
+  });
+
   it('reads the formats given with --format, repeated for mixed input', async () => {
     const mixed = readFileSync(fixture('mixed-no-header.format'), 'utf8').trim();
     const r = await runCli(['-f', mixed, '-f', 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status', 'fixtures/mixed-no-header.log']);
