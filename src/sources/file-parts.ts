@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /**
  * Input bytes per part when one big file is shared between worker threads. Small enough that a part's output
@@ -39,7 +39,18 @@ export function partRanges(size: number, partBytes = PART_BYTES): { start: numbe
  * asked for (buffers are reused): the consumer must copy what it keeps, as the line framer does.
  */
 export async function* readPart(file: string, start: number, end: number): AsyncGenerator<Buffer> {
-  const fh = await open(file, 'r');
+  yield* readRange(await open(file, 'r'), start, end);
+}
+
+/**
+ * A whole open file, as readPart reads a part (and closes it at the end). Each chunk is valid only until the next one
+ * is asked for: for a consumer that is done with a chunk when it asks for the next, as the decoder is.
+ */
+export function readFileChunks(fh: FileHandle): AsyncGenerator<Buffer> {
+  return readRange(fh, 0, Infinity);
+}
+
+async function* readRange(fh: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
   // Two buffers: the next read goes on (on libuv's threads) while the chunk just read is decoded. Reading only when
   // asked left each worker idle ~17% of the time on one big file.
   const buffers = spareReadBuffers.pop() ?? [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];

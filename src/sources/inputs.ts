@@ -1,5 +1,6 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { readFileChunks } from './file-parts.js';
 import { pipeline, Readable } from 'node:stream';
 import type { ZlibOptions } from 'node:zlib';
 
@@ -7,8 +8,11 @@ import type { ZlibOptions } from 'node:zlib';
 export interface InputSource {
   /** How the input is named in messages: the path as given (under its directory), or `-` for stdin. */
   readonly name: string;
-  /** The decompressed bytes. */
-  open(): Promise<Readable>;
+  /**
+   * The decompressed bytes. A plain local file's chunks are read into reused buffers: each is valid only until the
+   * next one is asked for (copy what you keep).
+   */
+  open(): Promise<AsyncIterable<Buffer>>;
 }
 
 /** An input the user named that cannot be read at all (missing file, no permission). */
@@ -77,23 +81,38 @@ async function* walk(dir: string): AsyncGenerator<InputSource | InputError> {
   }
 }
 
-/** A local file as an input: opened on demand; gzip and Parquet recognised from the first bytes. */
+/**
+ * A local file as an input: opened on demand; gzip and Parquet recognised from the first bytes. A plain file is read
+ * into reused buffers (readFileChunks): on this VM fresh 256 KiB buffers per read (createReadStream) cost a page
+ * fault per 4 KiB, which the hypervisor makes dear: reading and counting the lines of the 1.16 GB bench file took
+ * 0.74 s (0.46 s of it in the kernel, 26,000 faults) against 0.35 s (3,300 faults) with reused buffers, and two
+ * processes reading a half each took as long as one reading it all, where with reused buffers they took half.
+ */
 export function fileSource(file: string): InputSource {
   return {
     name: file,
     open: async () => {
-      if (await startsWithParquetMagic(file)) {
+      const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+        throw new InputError(file, describeFsError(err));
+      });
+      let head: Buffer;
+      try {
+        const magic = Buffer.alloc(4);
+        head = magic.subarray(0, (await handle.read(magic, 0, 4, 0)).bytesRead);
+      } catch (err) {
+        await handle.close();
+        throw new InputError(file, describeFsError(err as NodeJS.ErrnoException));
+      }
+      if (isParquetMagic(head)) {
+        await handle.close();
         // Parquet is read footer first, by ranges: it is not a byte stream. Its reader loads only when needed.
         const { fileByteSource, parquetToText } = await import('./parquet.js');
         const source = await fileByteSource(file);
         return Readable.from(parquetToText(source, file)).once('close', () => void source.close());
       }
-      const stream = createReadStream(file, { highWaterMark: READ_CHUNK });
-      await new Promise<void>((resolve, reject) => {
-        stream.once('open', () => resolve());
-        stream.once('error', (err) => reject(new InputError(file, describeFsError(err))));
-      });
-      return decompressed(stream, file);
+      if (!isGzipMagic(head)) return readFileChunks(handle);
+      // gunzip reads its input on libuv's threads, after more has been read: it gets buffers of its own.
+      return decompressed(handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK }), file);
     },
   };
 }
@@ -128,19 +147,6 @@ export function isGzipMagic(head: Uint8Array): boolean {
 /** 'PAR1' (kept here so that recognising Parquet does not load its reader). */
 export function isParquetMagic(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31;
-}
-
-async function startsWithParquetMagic(file: string): Promise<boolean> {
-  const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(file, describeFsError(err));
-  });
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
-    return bytesRead === 4 && isParquetMagic(head);
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
