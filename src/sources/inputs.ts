@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readFileChunks } from './file-parts.js';
 import { pipeline, Readable } from 'node:stream';
 import type { ZlibOptions } from 'node:zlib';
+import { readFileChunks } from './file-parts.js';
 
 /** One input: a file, or stdin (`-`). */
 export interface InputSource {
