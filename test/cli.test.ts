@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseCli } from '../src/cli/options.js';
 import { CLI, cliEnv, fixture, ndjson, ROOT, runCli } from './helpers.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'vpcflow-cli-'));
@@ -200,6 +201,12 @@ describe('the command', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     for (const text of ['--format', '--rejects', '--strict', 'Exit status', 'aws logs tail', 'filter-log-events']) expect(r.stdout).toContain(text);
+  });
+
+  it('runs -o parquet in one worker thread unless --workers says otherwise (its memory is bounded tighter there)', () => {
+    expect(parseCli(['flows/', '-o', 'parquet', '--out', 'out/']).workers).toBe(1);
+    expect(parseCli(['flows/', '-o', 'parquet', '--out', 'out/', '--workers', '0']).workers).toBe(0);
+    expect(parseCli(['flows/', '--out', 'out/']).workers).toBe(0);
   });
 
   it('lists the field catalog', async () => {
