@@ -13,6 +13,7 @@ import { CsvWriter } from '../sinks/csv.js';
 import { NdjsonWriter } from '../sinks/ndjson.js';
 import { AtomicGzipFile, outputStem, safeOutputPath } from '../sinks/out-dir.js';
 import type { OutputBuffers } from '../sinks/output-buffers.js';
+import type { ParquetFileWriterOptions } from '../sinks/parquet.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 
 export type BatchOutput = 'ndjson' | 'csv' | 'parquet';
@@ -219,7 +220,7 @@ const PARQUET_ROW_GROUP_ROWS = 10_000;
  */
 const PARQUET_FOOTER_ROW_GROUPS = 100;
 
-type ParquetLimits = Required<Pick<import('../sinks/parquet.js').ParquetFileWriterOptions, 'holding' | 'footers'>>;
+type ParquetLimits = Required<Pick<ParquetFileWriterOptions, 'holding' | 'footers'>>;
 
 function parquetFile(parquet: ParquetSink, file: string, limits: ParquetLimits): OutputFile {
   const writer = new parquet.ParquetFileWriter(file, { rowGroupRows: PARQUET_ROW_GROUP_ROWS, ...limits });

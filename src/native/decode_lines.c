@@ -242,6 +242,9 @@ static inline int decode_field(const Plan *plan, int32_t f, const uint8_t *b, in
   }
 }
 
+/* A line whose first token starts so is blank (CR LF) or a header line, maybe: the JavaScript decoder decides. */
+static inline int not_a_record_start(uint8_t c) { return c == '\r' || (c >= 'a' && c <= 'z'); }
+
 /*
  * Decodes the line starting at `ls` into row slots. Returns the position of its newline, or -1 when the line is
  * not one this file takes (the caller stops there).
@@ -251,8 +254,7 @@ static int32_t decode_line(const Plan *plan, const uint8_t *b, int32_t ls, int32
   const int32_t n = plan->n;
   int32_t i = ls;
   while (i < to && is_sep(b[i])) i++;
-  /* Blank, or starting with a lower-case letter (a header line?): the JavaScript decoder decides. */
-  if (i >= to || b[i] == '\n' || b[i] == '\r' || (b[i] >= 'a' && b[i] <= 'z')) return -1;
+  if (i >= to || b[i] == '\n' || not_a_record_start(b[i])) return -1;
   for (int32_t f = 0; f < n; f++) {
     while (i < to && is_sep(b[i])) i++;
     if (i >= to || b[i] == '\n') return -1;
@@ -277,7 +279,7 @@ static int32_t decode_line(const Plan *plan, const uint8_t *b, int32_t ls, int32
 /* Bytes of a line decode_line_128 takes: the usual flow-log line is 80-160 bytes. */
 #define SHORT_LINE 128
 
-/* The first set bit of the 128-bit mask m at or after bit i (0 <= i <= 128), or 128. */
+/* The first set bit of the 128-bit mask (lo, hi) at or after bit i (0 <= i <= 128), or 128. */
 static inline int32_t next_bit(uint64_t lo, uint64_t hi, int32_t i) {
   if (i < 64) {
     const uint64_t x = lo >> i;
@@ -300,22 +302,21 @@ static inline int32_t next_bit(uint64_t lo, uint64_t hi, int32_t i) {
 static int32_t decode_line_128(const Plan *plan, const uint8_t *b, int32_t ls, int32_t to, uint8_t *kinds,
                                int32_t *starts, int32_t *ends, double *numbers) {
   const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n');
-  uint64_t sep[2] = { 0, 0 }, nl[2] = { 0, 0 };
+  /* Bit k: byte ls + k. `stops` are separators and newlines, `words` every other byte. */
+  uint64_t stops[2] = { 0, 0 }, nl[2] = { 0, 0 };
   for (int w = 0; w < 2; w++) {
     for (int k = 0; k < 4; k++) {
       const __m128i v = _mm_loadu_si128((const __m128i *)(b + ls + 64 * w + 16 * k));
-      sep[w] |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab))) << (16 * k);
-      nl[w] |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)) << (16 * k);
+      const __m128i lfs = _mm_cmpeq_epi8(v, lf);
+      stops[w] |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)), lfs)) << (16 * k);
+      nl[w] |= (uint64_t)(unsigned)_mm_movemask_epi8(lfs) << (16 * k);
     }
   }
   const int32_t end = next_bit(nl[0], nl[1], 0);
   if (end >= SHORT_LINE) return -2;
-  /* Offsets from ls: `words` are the bytes that are neither separator nor newline, `stops` the others. */
-  const uint64_t words0 = ~(sep[0] | nl[0]), words1 = ~(sep[1] | nl[1]);
-  const uint64_t stops0 = sep[0] | nl[0], stops1 = sep[1] | nl[1];
+  const uint64_t stops0 = stops[0], stops1 = stops[1], words0 = ~stops0, words1 = ~stops1;
   int32_t i = next_bit(words0, words1, 0);
-  /* Blank, or starting with a lower-case letter (a header line?): the JavaScript decoder decides. */
-  if (i >= end || b[ls + i] == '\r' || (b[ls + i] >= 'a' && b[ls + i] <= 'z')) return -1;
+  if (i >= end || not_a_record_start(b[ls + i])) return -1;
   const int32_t n = plan->n;
   for (int32_t f = 0; f < n; f++) {
     i = next_bit(words0, words1, i);

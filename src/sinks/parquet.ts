@@ -112,31 +112,45 @@ export interface ParquetFileWriterOptions {
 }
 
 /**
- * Bounds the rows an output's Parquet files (one per partition) hold in memory together. Each file holds up to a
- * row group's worth; with records spread over many partitions (the 10M-line bench file spans 10 days), every
- * partition used to hold its last partial group to the end of the object. Past the limit, the file holding the most
- * rows writes them as a (shorter) row group. A limit of two row groups' worth lets two partitions interleaved
- * (flows around midnight) fill whole groups; more partitions interleaved get groups of about limit / partitions.
+ * Something an output's Parquet files (one per partition) hold together, bounded: each file reports what it takes on
+ * and lets go of, and past the limit the file holding the most is made to let go of its share (`relieve`).
  */
-export class HeldRows {
-  private rows = 0;
+class SharedLimit {
+  private held = 0;
   private readonly files = new Set<ParquetFileWriter>();
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    private readonly share: (file: ParquetFileWriter) => number,
+    private readonly relieve: (file: ParquetFileWriter) => void,
+  ) {}
 
-  /** `file` holds one more row. */
+  /** `file` holds one more. */
   add(file: ParquetFileWriter): void {
     this.files.add(file);
-    if (++this.rows <= this.limit) return;
+    if (++this.held <= this.limit) return;
     let largest = file;
-    for (const f of this.files) if (f.heldRows > largest.heldRows) largest = f;
-    largest.writeHeldRows();
+    for (const f of this.files) if (this.share(f) > this.share(largest)) largest = f;
+    this.relieve(largest);
   }
 
-  /** `file` wrote or dropped the `rows` it held. */
-  released(file: ParquetFileWriter, rows: number): void {
-    this.rows -= rows;
+  /** `file` let go of the `count` it held. */
+  released(file: ParquetFileWriter, count: number): void {
+    this.held -= count;
     this.files.delete(file);
+  }
+}
+
+/**
+ * Bounds the rows an output's Parquet files hold in memory together. Each file holds up to a row group's worth;
+ * with records spread over many partitions (the 10M-line bench file spans 10 days), every partition used to hold its
+ * last partial group to the end of the object. Past the limit, the file holding the most rows writes them as a
+ * (shorter) row group. A limit of two row groups' worth lets two partitions interleaved (flows around midnight) fill
+ * whole groups; more partitions interleaved get groups of about limit / partitions.
+ */
+export class HeldRows extends SharedLimit {
+  constructor(limit: number) {
+    super(limit, (f) => f.heldRows, (f) => f.writeHeldRows());
   }
 }
 
@@ -147,25 +161,9 @@ export class HeldRows {
  * alive to the end, with old space grown to a multiple of it. Past the limit, the file holding the most row groups
  * ends its part: the footer is written, and its next rows go to a next file (`name.2.parquet`, `name.3.parquet`, …).
  */
-export class FooterLimit {
-  private groups = 0;
-  private readonly files = new Set<ParquetFileWriter>();
-
-  constructor(readonly limit: number) {}
-
-  /** `file` wrote one more row group. */
-  add(file: ParquetFileWriter): void {
-    this.files.add(file);
-    if (++this.groups <= this.limit) return;
-    let largest = file;
-    for (const f of this.files) if (f.partRowGroups > largest.partRowGroups) largest = f;
-    largest.endPart();
-  }
-
-  /** `file` wrote its footer, or dropped its row groups. */
-  released(file: ParquetFileWriter, groups: number): void {
-    this.groups -= groups;
-    this.files.delete(file);
+export class FooterLimit extends SharedLimit {
+  constructor(limit: number) {
+    super(limit, (f) => f.partRowGroups, (f) => f.endPart());
   }
 }
 
@@ -257,13 +255,13 @@ class GroupValues {
   take(): (string | number | bigint | null)[] {
     const out = new Array<string | number | bigint | null>(this.length);
     const { numbers, codes, distinct, type } = this;
-    for (let r = 0; r < out.length; r++) {
-      if (type === 'STRING') {
-        const code = codes[r];
-        out[r] = code < 0 ? null : distinct[code];
-      } else {
+    if (type === 'STRING') {
+      for (let r = 0; r < out.length; r++) out[r] = codes[r] < 0 ? null : distinct[codes[r]];
+    } else {
+      const int64 = type === 'INT64';
+      for (let r = 0; r < out.length; r++) {
         const n = numbers[r];
-        out[r] = Number.isNaN(n) ? null : type === 'INT64' ? BigInt(n) : n;
+        out[r] = Number.isNaN(n) ? null : int64 ? BigInt(n) : n;
       }
     }
     this.length = 0;

@@ -112,7 +112,7 @@ export function fileSource(file: string): InputSource {
       }
       if (!isGzipMagic(head)) return readFileChunks(handle);
       // gunzip reads its input on libuv's threads, after more has been read: it gets buffers of its own.
-      return decompressed(handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK }), file);
+      return gunzipped(handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK }));
     },
   };
 }
@@ -124,20 +124,23 @@ export function fileSource(file: string): InputSource {
 export async function decompressed(stream: Readable, name: string): Promise<Readable> {
   const { head, rest } = await peek(stream, 4);
   stream = rest;
-  if (isGzipMagic(head)) {
-    // Room for a few decompressed chunks: gunzip (on libuv's threads) keeps working while this thread decodes,
-    // instead of the two taking turns.
-    // (Transform options pass through zlib's constructor; its TypeScript type does not list them.)
-    const options = { chunkSize: READ_CHUNK, readableHighWaterMark: 4 * READ_CHUNK } as ZlibOptions;
-    // Loaded here: node:zlib is not in Node's start-up snapshot, and compiling it cost every run ~1-2 ms.
-    const { createGunzip } = await import('node:zlib');
-    return pipeline(stream, createGunzip(options), () => {});
-  }
+  if (isGzipMagic(head)) return gunzipped(stream);
   if (isParquetMagic(head)) {
     stream.destroy();
     throw new InputError(name, 'Parquet cannot be read from a pipe (it is read footer first); give the file name instead');
   }
   return stream;
+}
+
+/** A gzip stream's decompressed bytes. */
+async function gunzipped(stream: Readable): Promise<Readable> {
+  // Room for a few decompressed chunks: gunzip (on libuv's threads) keeps working while this thread decodes,
+  // instead of the two taking turns.
+  // (Transform options pass through zlib's constructor; its TypeScript type does not list them.)
+  const options = { chunkSize: READ_CHUNK, readableHighWaterMark: 4 * READ_CHUNK } as ZlibOptions;
+  // Loaded here: node:zlib is not in Node's start-up snapshot, and compiling it cost every run ~1-2 ms.
+  const { createGunzip } = await import('node:zlib');
+  return pipeline(stream, createGunzip(options), () => {});
 }
 
 export function isGzipMagic(head: Uint8Array): boolean {
