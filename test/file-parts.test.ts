@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { partRanges, readPart } from '../src/sources/file-parts.js';
 import { generateFlowLogs, mulberry32 } from '../src/sources/generate.js';
 import { parseFormat } from '../src/decode/format.js';
+import { EXIT } from '../src/cli/options.js';
 import { runCli } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vpcflow-parts-'));
@@ -60,19 +61,22 @@ describe('readPart', () => {
   });
 });
 
-describe('one big file shared between workers', () => {
+// With stdout a file, the workers write it themselves, each part in its turn; through a pipe, the main thread does.
+describe.each([{ stdout: 'pipe' }, { stdout: 'file' }])('one big file shared between workers, stdout a $stdout', ({ stdout: kind }) => {
+  let n = 0;
+  const stdout = () => (kind === 'pipe' ? 'pipe' : path.join(dir, `stdout-${n++}.txt`));
   // Small parts, so that a file of a few hundred kB is cut in many.
   const env = { VPCFLOW_PART_BYTES: '16384' };
   const lines = [...generateFlowLogs(4000, 3, { header: true })];
   // Rejects at known line numbers, in different parts.
   lines[1200] = 'this is not a flow log line';
   lines[3001] = lines[3001].replace(/ ACCEPT | REJECT /, ' ACCEPT 42 ');
-  const file = path.join(dir, 'export.log');
+  const file = path.join(dir, `export-${kind}.log`);
   writeFileSync(file, lines.join('\n') + '\n');
 
   it('writes the same records in the same order as one thread, and numbers rejects by the line in the file', async () => {
     const one = await runCli(['--no-enrich', '--rejects', path.join(dir, 'one.tsv'), file]);
-    const two = await runCli(['--no-enrich', '--workers', '2', '--rejects', path.join(dir, 'two.tsv'), file], { env });
+    const two = await runCli(['--no-enrich', '--workers', '2', '--rejects', path.join(dir, 'two.tsv'), file], { env, stdout: stdout() });
     expect(one.code).toBe(0);
     expect(two.code).toBe(0);
     expect(two.stdout.split('\n').length).toBe(4000 - 2 + 1);
@@ -88,21 +92,46 @@ describe('one big file shared between workers', () => {
 
   it('writes one CSV header row', async () => {
     const one = await runCli(['--no-enrich', '-o', 'csv', file]);
-    const two = await runCli(['--no-enrich', '-o', 'csv', '--workers', '2', file], { env });
+    const two = await runCli(['--no-enrich', '-o', 'csv', '--workers', '2', file], { env, stdout: stdout() });
     expect(two.stdout).toBe(one.stdout);
     expect(two.stdout.match(/^version,/gm)).toHaveLength(1);
   });
 
   it('follows a header of another format in the middle of the file (concatenated exports)', async () => {
     const v5 = parseFormat('version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path');
-    const mixed = path.join(dir, 'mixed.log');
+    const mixed = path.join(dir, `mixed-${kind}.log`);
     // The second export's records have 29 fields: a part that went on under the first header would reject them all.
     const text = [...generateFlowLogs(1500, 4, { header: true }), ...generateFlowLogs(1500, 5, { header: true, format: v5 })].join('\n') + '\n';
     writeFileSync(mixed, text);
     const one = await runCli(['--no-enrich', mixed]);
-    const two = await runCli(['--no-enrich', '--workers', '2', mixed], { env });
+    const two = await runCli(['--no-enrich', '--workers', '2', mixed], { env, stdout: stdout() });
     expect(one.summary).toMatchObject({ records: 3000, rejected: 0, headers: 2 });
     expect(two.summary).toMatchObject({ records: 3000, rejected: 0, headers: 2 });
     expect(two.stdout).toBe(one.stdout);
+  });
+
+  it('drops what a part decoded under the wrong header when its records still fit (same width, other order)', async () => {
+    // srcport and dstport swapped: the second export's records decode under the first header too, but wrongly.
+    const swapped = parseFormat('version account-id interface-id srcaddr dstaddr dstport srcport protocol packets bytes start end action log-status');
+    const mixed = path.join(dir, `swapped-${kind}.log`);
+    const text = [...generateFlowLogs(1500, 7, { header: true }), ...generateFlowLogs(1500, 8, { header: true, format: swapped })].join('\n') + '\n';
+    writeFileSync(mixed, text);
+    const one = await runCli(['--no-enrich', mixed]);
+    const two = await runCli(['--no-enrich', '--workers', '2', mixed], { env, stdout: stdout() });
+    expect(one.summary).toMatchObject({ records: 3000, rejected: 0, headers: 2 });
+    expect(two.summary).toMatchObject({ records: 3000, rejected: 0, headers: 2 });
+    expect(two.stdout).toBe(one.stdout);
+  });
+});
+
+describe('output that cannot be written', () => {
+  const file = path.join(dir, 'to-full.log');
+  writeFileSync(file, [...generateFlowLogs(20_000, 6)].join('\n') + '\n');
+
+  // /dev/full refuses every write (ENOSPC): a run that lost its output must say so and fail, not report success.
+  it.each([{ workers: [] as string[] }, { workers: ['--workers', '2'] }])('is an error naming the cause ($workers)', async ({ workers }) => {
+    const r = await runCli(['--no-enrich', ...workers, file], { env: { VPCFLOW_PART_BYTES: '65536' }, stdout: '/dev/full' });
+    expect(r.code).toBe(EXIT.DATA);
+    expect(r.stderr).toMatch(/cannot write output: .*(ENOSPC|no space)/i);
   });
 });

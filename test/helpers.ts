@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,16 +38,23 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Runs the CLI. `stdout`: 'pipe' (the default) reads its output through a pipe; a path makes stdout that file (or
+ * device, like /dev/full), as `> file` does, and `stdout` in the result is then the file's content.
+ */
 export function runCli(
   args: string[],
-  options: { input?: string | Buffer; cwd?: string; env?: Record<string, string>; nodeArgs?: string[] } = {},
+  options: { input?: string | Buffer; cwd?: string; env?: Record<string, string>; nodeArgs?: string[]; stdout?: 'pipe' | string } = {},
 ): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does)`);
+  const toFile = options.stdout !== undefined && options.stdout !== 'pipe' ? options.stdout : null;
+  const fd = toFile ? openSync(toFile, 'w') : null;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', fd ?? 'pipe', 'pipe'] });
+    if (fd !== null) closeSync(fd);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d) => out.push(d));
+    child.stdout?.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -56,7 +63,8 @@ export function runCli(
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l));
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr, logs, summary: logs.find((l) => l.summary) });
+      const stdout = toFile ? (toFile.startsWith('/dev/') ? '' : readFileSync(toFile, 'utf8')) : Buffer.concat(out).toString();
+      resolve({ code, signal, stdout, stderr, logs, summary: logs.find((l) => l.summary) });
     });
     child.stdin.on('error', () => {});
     if (options.input !== undefined) child.stdin.end(options.input);

@@ -1,8 +1,9 @@
 /**
  * A worker thread of `vpcflow --workers N`: processes the objects the main thread hands it with its own decoder,
- * enricher and S3 client, and sends back rejects, progress, stdout chunks (one at a time, each acknowledged) and the
- * result of each object.
+ * enricher and S3 client, and sends back rejects, progress, the result of each object, and its stdout output: as
+ * chunks (one at a time, each acknowledged) or, when stdout is a file, written here in the object's turn.
  */
+import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { EnrichmentSources } from '../enrich/load.js';
@@ -10,10 +11,16 @@ import { loadEnrichment } from '../enrich/load.js';
 import { OutputBuffers } from '../sinks/output-buffers.js';
 import type { FlowLogObject } from '../sources/objects.js';
 import type { S3ClientOptions } from '../sources/s3.js';
-import { OUTPUT_WINDOW, type WorkerMessage } from './batch.js';
+import { OUTPUT_WINDOW, TURN_SEQ, TURN_WRITES, type WorkerMessage } from './batch.js';
 import { processObject, type ObjectSettings } from './process-object.js';
 
-const { settings, s3, enrichment } = workerData as { settings: ObjectSettings; s3: S3ClientOptions; enrichment: EnrichmentSources | null };
+const { settings, s3, enrichment, stdout } = workerData as {
+  settings: ObjectSettings;
+  s3: S3ClientOptions;
+  enrichment: EnrichmentSources | null;
+  /** Where to write stdout output, and whose turn it is (see WorkerPool); null: send it to the main thread. */
+  stdout: { fd: number; turn: Int32Array } | null;
+};
 const port = parentPort!;
 const enricher = enrichment ? loadEnrichment(enrichment).enricher : null;
 let client: S3Client | null = null;
@@ -34,38 +41,94 @@ const OUTPUT_CHUNK_BYTES = 3 * 1024 * 1024;
 const BUFFER_BYTES = 4 * 1024 * 1024;
 const buffers = new OutputBuffers(BUFFER_BYTES, Math.ceil(OUTPUT_WINDOW / OUTPUT_CHUNK_BYTES) + 2);
 
-port.on('message', (m: { type: 'object'; obj: FlowLogObject } | { type: 'ack'; bytes: number; buffer: ArrayBuffer }) => {
+function written(bytes: number): void {
+  unwritten -= bytes;
+  if (waitingForRoom && unwritten < OUTPUT_WINDOW) {
+    waitingForRoom();
+    waitingForRoom = null;
+  }
+}
+
+port.on('message', (m: { type: 'object'; obj: FlowLogObject; seq: number } | { type: 'ack'; bytes: number; buffer: ArrayBuffer }) => {
   if (m.type === 'ack') {
     buffers.put(m.buffer);
-    unwritten -= m.bytes;
-    if (waitingForRoom && unwritten < OUTPUT_WINDOW) {
-      waitingForRoom();
-      waitingForRoom = null;
-    }
+    written(m.bytes);
     return;
   }
-  const obj = m.obj;
-  void processIn(obj);
+  void processIn(m.obj, m.seq);
 });
 
-async function processIn(obj: FlowLogObject): Promise<void> {
+/** Output of this worker's objects waiting for their turn on stdout, in order; `chunk` null: the object's end. */
+const queued: { seq: number; chunk: Buffer | null }[] = [];
+let draining = false;
+/** Why stdout could not be written; later output is dropped (the main thread stops the run). */
+let writeFailure: string | null = null;
+
+/** Writes the queued output to stdout, each chunk once its object's turn has come. */
+async function drainQueue(turn: Int32Array, fd: number): Promise<void> {
+  if (draining) return;
+  draining = true;
+  try {
+    while (queued.length > 0) {
+      const { seq, chunk } = queued[0];
+      if (chunk === null) {
+        queued.shift();
+        send({ type: 'written', seq });
+        continue;
+      }
+      const now = Atomics.load(turn, TURN_SEQ);
+      if (now !== seq) {
+        // Not a blocking wait: acknowledgements and new objects keep coming while this waits.
+        const wait = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(turn, TURN_SEQ, now);
+        if (wait.async) await wait.value;
+        continue;
+      }
+      queued.shift();
+      if (writeFailure === null && Atomics.load(turn, TURN_WRITES) === 1) {
+        try {
+          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+        } catch (err) {
+          writeFailure = (err as Error).message;
+          send({ type: 'output-failed', seq, message: writeFailure });
+        }
+      }
+      buffers.put(chunk);
+      written(chunk.length);
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+interface AtomicsWithWaitAsync {
+  waitAsync(typed: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+async function processIn(obj: FlowLogObject, seq: number): Promise<void> {
   // Loaded on demand: the SDK costs ~150 ms of start-up in every worker.
   if (obj.location.kind === 's3') client ??= (await import('../sources/s3.js')).createS3Client(s3);
   let lastProgress = 0;
   const result = await processObject(obj, settings, enricher, client, {
     buffers,
     outputChunkBytes: OUTPUT_CHUNK_BYTES,
-    reject: (reject) => send({ type: 'reject', reject }),
+    reject: (reject) => send({ type: 'reject', seq, reject }),
     progress: (bytes) => {
       // A message per chunk would cost more than the chunk; a few per second are enough for a progress bar.
       const now = Date.now();
       if (now - lastProgress > 200) {
         lastProgress = now;
-        send({ type: 'progress', bytes });
+        send({ type: 'progress', seq, bytes });
       }
     },
     output: async (chunk) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (stdout) {
+        queued.push({ seq, chunk: bytes });
+        unwritten += bytes.length;
+        void drainQueue(stdout.turn, stdout.fd);
+        if (unwritten >= OUTPUT_WINDOW) await new Promise<void>((resolve) => (waitingForRoom = resolve));
+        return;
+      }
       // A chunk of one of `buffers` owns its ArrayBuffer, so it moves to the main thread without a copy.
       let owned: Uint8Array = bytes;
       if (bytes.byteOffset !== 0 || bytes.buffer.byteLength < buffers.size) {
@@ -73,9 +136,13 @@ async function processIn(obj: FlowLogObject): Promise<void> {
         owned.set(bytes);
       }
       unwritten += owned.byteLength;
-      send({ type: 'output', chunk: owned }, [owned.buffer as ArrayBuffer]);
+      send({ type: 'output', seq, chunk: owned }, [owned.buffer as ArrayBuffer]);
       if (unwritten >= OUTPUT_WINDOW) await new Promise<void>((resolve) => (waitingForRoom = resolve));
     },
   });
-  send({ type: 'done', result });
+  send({ type: 'done', seq, result, writing: stdout !== null });
+  if (stdout) {
+    queued.push({ seq, chunk: null });
+    void drainQueue(stdout.turn, stdout.fd);
+  }
 }

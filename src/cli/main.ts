@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -271,8 +272,13 @@ async function batch(
     // A second Ctrl-C stops at once; unfinished outputs are only temporary files, removed by the next run.
     process.once('SIGINT', () => process.exit(EXIT.INTERRUPTED));
   });
+  const outputFailed = (message: string) => {
+    logger.error(`cannot write output: ${message}`);
+    process.exit(EXIT.DATA);
+  };
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.OK);
+    outputFailed(err.message);
   });
   const { runBatch } = await import('./batch.js');
   const summary = await runBatch(
@@ -296,6 +302,8 @@ async function batch(
       progressBar: process.stderr.isTTY === true,
       quiet: options.quiet,
       stdout: process.stdout,
+      stdoutFd: stdoutIsFile() ? 1 : undefined,
+      outputFailed,
     },
     () => interrupted,
   );
@@ -316,6 +324,15 @@ async function batch(
   return EXIT.OK;
 }
 
+/** Whether stdout is a regular file or a device like /dev/null: a write there never waits for a reader. */
+function stdoutIsFile(): boolean {
+  try {
+    const stat = fstatSync(1);
+    return stat.isFile() || (stat.isCharacterDevice() && !isatty(1));
+  } catch {
+    return false;
+  }
+}
 
 function drained(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
