@@ -55,8 +55,23 @@ port.on('message', (m: { type: 'object'; obj: FlowLogObject; seq: number } | { t
     written(m.bytes);
     return;
   }
-  void processIn(m.obj, m.seq);
+  objects.push(m);
+  if (objects.length === 1) void processQueued();
 });
+
+/**
+ * Objects handed over, in order: the main thread gives each worker its next object before it is done with the one
+ * in hand (see WORKER_SLOTS), so it goes on at once instead of waiting for a message round trip per object.
+ */
+const objects: { obj: FlowLogObject; seq: number }[] = [];
+
+async function processQueued(): Promise<void> {
+  while (objects.length > 0) {
+    const { obj, seq } = objects[0];
+    await processIn(obj, seq);
+    objects.shift();
+  }
+}
 
 /** Output of this worker's objects waiting for their turn on stdout, in order; `chunk` null: the object's end. */
 const queued: { seq: number; chunk: Buffer | null }[] = [];
