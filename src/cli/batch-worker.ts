@@ -6,6 +6,7 @@
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Enricher } from '../enrich/enricher.js';
 import type { EnrichmentSources } from '../enrich/load.js';
 import { loadEnrichment } from '../enrich/load.js';
 import { OutputBuffers } from '../sinks/output-buffers.js';
@@ -14,15 +15,15 @@ import type { S3ClientOptions } from '../sources/s3.js';
 import { OUTPUT_WINDOW, TURN_SEQ, TURN_WRITES, type WorkerMessage } from './batch.js';
 import { processObject, type ObjectSettings } from './process-object.js';
 
-const { settings, s3, enrichment, stdout } = workerData as {
-  settings: ObjectSettings;
+const { s3, stdout } = workerData as {
   s3: S3ClientOptions;
-  enrichment: EnrichmentSources | null;
   /** Where to write stdout output, and whose turn it is (see WorkerPool); null: send it to the main thread. */
   stdout: { fd: number; turn: Int32Array } | null;
 };
 const port = parentPort!;
-const enricher = enrichment ? loadEnrichment(enrichment).enricher : null;
+// From the 'setup' message, which comes before any object.
+let settings: ObjectSettings;
+let enricher: Enricher | null = null;
 let client: S3Client | null = null;
 /** Output bytes sent and not yet acknowledged as written. */
 let unwritten = 0;
@@ -49,7 +50,17 @@ function written(bytes: number): void {
   }
 }
 
-port.on('message', (m: { type: 'object'; obj: FlowLogObject; seq: number } | { type: 'ack'; bytes: number; buffer: ArrayBuffer }) => {
+type FromMain =
+  | { type: 'setup'; settings: ObjectSettings; enrichment: EnrichmentSources | null }
+  | { type: 'object'; obj: FlowLogObject; seq: number }
+  | { type: 'ack'; bytes: number; buffer: ArrayBuffer };
+
+port.on('message', (m: FromMain) => {
+  if (m.type === 'setup') {
+    settings = m.settings;
+    enricher = m.enrichment ? loadEnrichment(m.enrichment).enricher : null;
+    return;
+  }
   if (m.type === 'ack') {
     buffers.put(m.buffer);
     written(m.bytes);

@@ -13,6 +13,8 @@ import { NdjsonWriter } from '../sinks/ndjson.js';
 import { OutputBuffers } from '../sinks/output-buffers.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { createLogger, logSummary, RejectReporter, type Logger } from './diagnostics.js';
+import type { S3ClientOptions } from '../sources/s3.js';
+import type { WorkerPool } from './batch.js';
 import { EXIT, HELP, parseCli, UsageError, type CliOptions } from './options.js';
 
 
@@ -71,6 +73,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.unknownFields.length > 0) {
     logger.warn(`--fields: ${options.unknownFields.join(', ')} not a known field; null unless the input has it`);
   }
+  const batchOnly = options.accounts.length > 0 || options.regions.length > 0 || options.since || options.until || options.workers > 0;
+  const batchRun = options.out !== undefined || batchOnly || options.inputs.some((i) => i.startsWith('s3://'));
+  // Worker threads load their modules while this thread loads the enrichment data.
+  const pool =
+    batchRun && options.workers > 0 && options.output !== 'table'
+      ? (await import('./batch.js')).startWorkers(options.workers, { s3: s3ClientOptions(options), stdoutFd: stdoutFdForWorkers(options) })
+      : null;
   let enricher: Enricher | null = null;
   let enrichment: EnrichmentSources | null = null;
   if (options.enrich) {
@@ -109,10 +118,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   try {
-    const batchOnly = options.accounts.length > 0 || options.regions.length > 0 || options.since || options.until || options.workers > 0;
-    if (options.out !== undefined || batchOnly || options.inputs.some((i) => i.startsWith('s3://'))) {
-      return await batch(options, logger, rejectsFd, enricher, enrichment);
-    }
+    if (batchRun) return await batch(options, logger, rejectsFd, enricher, enrichment, pool);
     return await run(options, logger, rejectsFd, enricher);
   } finally {
     if (rejectsFd !== undefined) closeSync(rejectsFd);
@@ -257,6 +263,7 @@ async function batch(
   rejectsFd: number | undefined,
   enricher: Enricher | null,
   enrichment: EnrichmentSources | null,
+  pool: WorkerPool | null,
 ): Promise<number> {
   const started = performance.now();
   const rejects = new RejectReporter(logger, options.quiet, rejectsFd, options.rejectsFile);
@@ -285,7 +292,7 @@ async function batch(
     {
       inputs: options.inputs.length > 0 ? options.inputs : ['.'],
       filter: { accounts: options.accounts.length ? options.accounts : undefined, regions: options.regions.length ? options.regions : undefined, since: options.since, until: options.until },
-      s3: { profile: options.profile, region: options.regions[0], endpointUrl: options.endpointUrl, pathStyle: options.pathStyle },
+      s3: s3ClientOptions(options),
       settings: {
         decoder: { formats: options.formats, shape: options.shape, maxLineBytes: options.maxLineBytes },
         fields: options.fields,
@@ -302,8 +309,9 @@ async function batch(
       progressBar: process.stderr.isTTY === true,
       quiet: options.quiet,
       stdout: process.stdout,
-      stdoutFd: stdoutIsFile() ? 1 : undefined,
+      stdoutFd: stdoutFdForWorkers(options),
       outputFailed,
+      pool,
     },
     () => interrupted,
   );
@@ -322,6 +330,15 @@ async function batch(
   if (summary.interrupted) return EXIT.INTERRUPTED;
   if (summary.failed > 0 || (options.strict && summary.counts.rejected > 0)) return EXIT.DATA;
   return EXIT.OK;
+}
+
+function s3ClientOptions(options: CliOptions): S3ClientOptions {
+  return { profile: options.profile, region: options.regions[0], endpointUrl: options.endpointUrl, pathStyle: options.pathStyle };
+}
+
+/** Stdout's descriptor when worker threads may write it themselves: records go to stdout, and it is a file. */
+function stdoutFdForWorkers(options: CliOptions): number | undefined {
+  return options.out === undefined && stdoutIsFile() ? 1 : undefined;
 }
 
 /** Whether stdout is a regular file or a device like /dev/null: a write there never waits for a reader. */
