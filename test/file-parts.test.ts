@@ -97,24 +97,17 @@ describe.each([{ stdout: 'pipe' }, { stdout: 'file' }])('one big file shared bet
     expect(two.stdout.match(/^version,/gm)).toHaveLength(1);
   });
 
-  it('follows a header of another format in the middle of the file (concatenated exports)', async () => {
-    const v5 = parseFormat('version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path');
-    const mixed = path.join(dir, `mixed-${kind}.log`);
-    // The second export's records have 29 fields: a part that went on under the first header would reject them all.
-    const text = [...generateFlowLogs(1500, 4, { header: true }), ...generateFlowLogs(1500, 5, { header: true, format: v5 })].join('\n') + '\n';
-    writeFileSync(mixed, text);
-    const one = await runCli(['--no-enrich', mixed]);
-    const two = await runCli(['--no-enrich', '--workers', '2', mixed], { env, stdout: stdout() });
-    expect(one.summary).toMatchObject({ records: 3000, rejected: 0, headers: 2 });
-    expect(two.summary).toMatchObject({ records: 3000, rejected: 0, headers: 2 });
-    expect(two.stdout).toBe(one.stdout);
-  });
-
-  it('drops what a part decoded under the wrong header when its records still fit (same width, other order)', async () => {
-    // srcport and dstport swapped: the second export's records decode under the first header too, but wrongly.
-    const swapped = parseFormat('version account-id interface-id srcaddr dstaddr dstport srcport protocol packets bytes start end action log-status');
-    const mixed = path.join(dir, `swapped-${kind}.log`);
-    const text = [...generateFlowLogs(1500, 7, { header: true }), ...generateFlowLogs(1500, 8, { header: true, format: swapped })].join('\n') + '\n';
+  // The second export's records have 29 fields: a part that went on under the first header would reject them all.
+  const v5 = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path';
+  // srcport and dstport swapped: the second export's records decode under the first header too, but wrongly, so what
+  // such a part decoded must be dropped.
+  const swapped = 'version account-id interface-id srcaddr dstaddr dstport srcport protocol packets bytes start end action log-status';
+  it.each([
+    { name: 'mixed', second: v5, seeds: [4, 5], what: 'another format' },
+    { name: 'swapped', second: swapped, seeds: [7, 8], what: 'the same width in another order' },
+  ])('follows a header of $what in the middle of the file (concatenated exports)', async ({ name, second, seeds }) => {
+    const mixed = path.join(dir, `${name}-${kind}.log`);
+    const text = [...generateFlowLogs(1500, seeds[0], { header: true }), ...generateFlowLogs(1500, seeds[1], { header: true, format: parseFormat(second) })].join('\n') + '\n';
     writeFileSync(mixed, text);
     const one = await runCli(['--no-enrich', mixed]);
     const two = await runCli(['--no-enrich', '--workers', '2', mixed], { env, stdout: stdout() });

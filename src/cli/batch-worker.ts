@@ -166,7 +166,7 @@ async function processIn(obj: FlowLogObject, seq: number): Promise<void> {
       if (unwritten >= OUTPUT_WINDOW) await new Promise<void>((resolve) => (waitingForRoom = resolve));
     },
   });
-  send({ type: 'done', seq, result, writing: stdout !== null });
+  send({ type: 'done', seq, result });
   if (stdout) {
     queued.push({ seq, chunk: null });
     void drainQueue(stdout.turn, stdout.fd);

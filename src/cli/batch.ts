@@ -25,8 +25,6 @@ export interface BatchOptions {
   settings: ObjectSettings;
   /** Objects in flight at once. */
   concurrency: number;
-  /** Worker threads decoding objects (0: all in this thread). */
-  workers: number;
   enricher: Enricher | null;
   /** What the workers load their own enricher from (null: no enrichment). */
   enrichment: EnrichmentSources | null;
@@ -36,15 +34,10 @@ export interface BatchOptions {
   progressBar: boolean;
   quiet: boolean;
   stdout: Writable;
-  /**
-   * The file descriptor under `stdout` when worker threads may write it themselves, in turn (a regular file or
-   * /dev/null: a write there never waits for a reader); undefined sends worker output through this thread.
-   */
-  stdoutFd?: number;
   /** Output could not be written (disk full, I/O error): the run cannot go on. */
   outputFailed?(message: string): void;
-  /** Worker threads started earlier (startWorkers), so they load while this thread does; else started here. */
-  pool?: WorkerPool | null;
+  /** Worker threads decoding objects (startWorkers: started early, they load while this thread does); null: none. */
+  pool: WorkerPool | null;
 }
 
 export interface BatchSummary {
@@ -102,7 +95,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
   }
   const summary: BatchSummary = { objects: 0, skipped: 0, failed: 0, bytes: 0, counts: emptyCounts(), interrupted: false };
   const progress = new Progress(options, summary);
-  const pool = options.pool ?? (options.workers > 0 ? startWorkers(options.workers, options) : null);
+  const pool = options.pool;
   pool?.setup(options.settings, options.enrichment, options.outputFailed);
   // Workers write stdout themselves, each object in its turn, when it is a file: see WorkerPool.
   const turn = pool?.turn ?? null;
@@ -283,15 +276,6 @@ export const TURN_SEQ = 0;
 export const TURN_WRITES = 1;
 
 /**
- * Objects handed to worker threads, each running the same processObject with its own decoder and enricher.
- *
- * Their stdout output either comes to this thread to be written (a pipe or terminal: process.stdout handles a slow
- * reader and `| head`), or, when stdout is a file, is written by the worker itself once `turn` says it is its object's
- * turn. Passing 5.8 GB of NDJSON through this thread (a message, a write and an acknowledgement per 3 MB chunk, and
- * this thread woken for each) cost `--workers 2` ~8% of its time on the 10M-line bench file (4.33 -> 3.94 s, median
- * of 5 interleaved runs), most of what separated it from two processes given a half each.
- */
-/**
  * Starts `count` worker threads (at most one per core). They load their modules at once, and get their settings and
  * enrichment with `setup`: started before this thread loads ip-ranges.json (each takes ~150 ms to load its modules),
  * `--workers 2` on a 3 MB file took 609 instead of 655 ms (medians of 15 interleaved runs).
@@ -300,6 +284,15 @@ export function startWorkers(count: number, options: { s3: S3ClientOptions; stdo
   return new WorkerPool(Math.max(1, Math.min(count, os.availableParallelism())), options);
 }
 
+/**
+ * Objects handed to worker threads, each running the same processObject with its own decoder and enricher.
+ *
+ * Their stdout output either comes to this thread to be written (a pipe or terminal: process.stdout handles a slow
+ * reader and `| head`), or, when stdout is a file, is written by the worker itself once `turn` says it is its object's
+ * turn. Passing 5.8 GB of NDJSON through this thread (a message, a write and an acknowledgement per 3 MB chunk, and
+ * this thread woken for each) cost `--workers 2` ~8% of its time on the 10M-line bench file (4.33 -> 3.94 s, median
+ * of 5 interleaved runs), most of what separated it from two processes given a half each.
+ */
 export class WorkerPool {
   /** Objects each worker has been given and not yet finished decoding. */
   private readonly load = new Map<Worker, number>();
@@ -391,7 +384,7 @@ export class WorkerPool {
             // on one big file's parts, each waiting for its neighbour.
             release();
             result = m.result;
-            if (!m.writing || writtenByWorker) {
+            if (!this.turn || writtenByWorker) {
               cleanup();
               void written.then(() => resolve(m.result));
             }
@@ -454,8 +447,8 @@ export type WorkerMessage = { seq: number } & (
   | { type: 'reject'; reject: Reject }
   | { type: 'progress'; bytes: number }
   | { type: 'output'; chunk: Uint8Array }
-  /** Decoded; `writing`: the worker writes its output to stdout itself, and says 'written' when it has. */
-  | { type: 'done'; result: ObjectResult; writing: boolean }
+  /** Decoded; a worker writing stdout itself (WorkerPool.turn) then says 'written' once it has written it all. */
+  | { type: 'done'; result: ObjectResult }
   | { type: 'written' }
   | { type: 'output-failed'; message: string }
 );
