@@ -142,6 +142,17 @@ export async function processObject(
     return { id: obj.id, outputs, counts: decoder.counts, bytes, endState: decoder.state };
   } catch (err) {
     for (const file of files.values()) await file.abort().catch(() => {});
+    if (streamWriter) {
+      // On stdout the records before the damage are written, as a one-thread run writes them: they were counted. The
+      // line the damage cut short is rejected. (Held output was dropped here, and a worker counted records it never wrote.)
+      try {
+        decoder.end();
+        const out = streamWriter.take(true);
+        if (out.length > 0) await hooks.output!(out);
+      } catch {
+        // Output that cannot be written is reported by whoever writes it.
+      }
+    }
     return { id: obj.id, outputs: [], counts: decoder.counts, bytes, error: describeReadError(err), endState: decoder.state };
   }
 }

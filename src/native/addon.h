@@ -16,5 +16,8 @@ static inline int typed(napi_env env, napi_value v, void **data, size_t *length)
 napi_value decode_lines(napi_env env, napi_callback_info info);
 /* write_rows.c: `rowWriter`, the C NDJSON and CSV writer. */
 napi_value create_row_writer(napi_env env, napi_callback_info info);
+/* gunzip.c: `gunzip` and `gunzipChunk`, gzip decompression on the calling thread. */
+napi_value create_gunzip(napi_env env, napi_callback_info info);
+napi_value gunzip_chunk(napi_env env, napi_callback_info info);
 
 #endif

@@ -26,7 +26,17 @@ export interface NativeKernel {
   ): number;
   /** A C row writer (write_rows.c) for NDJSON and CSV, reading its inputs from `io` (an Int32Array(16)). */
   rowWriter(io: Int32Array): NativeRowWriter;
+  /** A gzip decompressor for gunzipChunk (gunzip.c); absent from a build older than it. */
+  gunzip?(): GunzipState;
+  /**
+   * Inflates input[io[0]..] into output[io[1]..] until the input is used up or the output is full, moving io[0] and
+   * io[1] on; true when the gzip data is at its end so far. Corrupt data throws (code Z_DATA_ERROR, as Node's zlib).
+   */
+  gunzipChunk(state: GunzipState, input: Uint8Array, output: Uint8Array, io: Int32Array): boolean;
 }
+
+/** A native gzip decompressor's state, freed with it. */
+export type GunzipState = { readonly __gunzip: unique symbol };
 
 /**
  * The common case of NdjsonWriter and CsvWriter in C. The buffers it reads and writes are bound once and again when
