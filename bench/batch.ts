@@ -3,9 +3,13 @@
  * run through the CLI end to end with the work in this thread, in 1 worker and in one worker per core, next to
  * `gzip -dc` of the same bytes, in the same run. Run with `npm run bench:batch`.
  *
- * Environment: VPCFLOW_BENCH_OBJECTS (default 48), VPCFLOW_BENCH_OBJECT_LINES (default 25,000), VPCFLOW_BENCH_RUNS.
+ * With ../shared/data/ip-ranges.json (or VPCFLOW_IP_RANGES), also enriched NDJSON in-thread, on one core (taskset)
+ * and with a worker per core: the issue's "--workers on a directory of files".
+ *
+ * Environment: VPCFLOW_BENCH_OBJECTS (default 48), VPCFLOW_BENCH_OBJECT_LINES (default 25,000), VPCFLOW_BENCH_RUNS,
+ * VPCFLOW_BENCH_ONLY (comma-separated parts of contender names; gzip -dc always runs).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +23,13 @@ const OBJECTS = Number(process.env.VPCFLOW_BENCH_OBJECTS ?? 48);
 const OBJECT_LINES = Number(process.env.VPCFLOW_BENCH_OBJECT_LINES ?? 25_000);
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const DIR = path.join(ROOT, 'bench', 'out', `export-${OBJECTS}x${OBJECT_LINES}`);
+/** As in bench/decode.ts: the real snapshot and a few VPC CIDRs; the enrich rows are left out without it. */
+const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.join(ROOT, '..', 'shared', 'data', 'ip-ranges.json');
+const ENRICH_ARGS = ['--ip-ranges', IP_RANGES, '--vpc', 'vpc-0a=10.0.0.0/16', '--vpc', 'vpc-0b=10.1.0.0/16', '--vpc', 'vpc-0c=172.31.0.0/16'];
+/** `taskset -c 0 …` where there is taskset and more than one core: the in-thread run held to one core. */
+const ONE_CORE = os.availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? ['taskset', '-c', '0'] : null;
+/** VPCFLOW_BENCH_ONLY=enrich,gzip: only the contenders whose names contain one of these. */
+const ONLY = (process.env.VPCFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
 
 /** Objects named and laid out as AWS writes them, generated once (deterministic seeds). */
 function makeExport(): { files: string[]; compressed: number; uncompressed: number } {
@@ -59,7 +70,8 @@ function freshOut(): string {
 async function main(): Promise<void> {
   const { files, compressed } = makeExport();
   const cores = os.availableParallelism();
-  const contenders: [string, () => Promise<number>][] = [
+  const vpcflow = (args: string[], wrapper: string[] = []) => () => timed(wrapper[0] ?? process.execPath, [...wrapper.slice(1), ...(wrapper.length ? [process.execPath] : []), CLI, '-q', ...args]);
+  const all: [string, () => Promise<number>][] = [
     ['gzip -dc (decompression alone)', () => timed('gzip', ['-dc', ...files])],
     ['vpcflow, stdout, in-thread', () => timed(process.execPath, [CLI, '-q', '--no-enrich', DIR])],
     ['vpcflow, stdout, --workers 1', () => timed(process.execPath, [CLI, '-q', '--no-enrich', DIR, '--workers', '1'])],
@@ -67,7 +79,16 @@ async function main(): Promise<void> {
     ['vpcflow --out, in-thread', () => timed(process.execPath, [CLI, '-q', '--no-enrich', DIR, '--out', freshOut()])],
     ['vpcflow --out, --workers 1', () => timed(process.execPath, [CLI, '-q', '--no-enrich', DIR, '--out', freshOut(), '--workers', '1'])],
     [`vpcflow --out, --workers ${cores}`, () => timed(process.execPath, [CLI, '-q', '--no-enrich', DIR, '--out', freshOut(), '--workers', String(cores)])],
+    // The enriched NDJSON the decode bench's CLI rows write, here from .gz objects: the issue's "directory of files".
+    ...(existsSync(IP_RANGES)
+      ? ([
+          ['vpcflow enrich, stdout, in-thread', vpcflow([...ENRICH_ARGS, DIR])],
+          ...(ONE_CORE ? [['vpcflow enrich, stdout, one core', vpcflow([...ENRICH_ARGS, DIR], ONE_CORE)]] : []),
+          [`vpcflow enrich, stdout, --workers ${cores}`, vpcflow([...ENRICH_ARGS, DIR, '--workers', String(cores)])],
+        ] as [string, () => Promise<number>][])
+      : []),
   ];
+  const contenders = all.filter(([name], i) => i === 0 || ONLY.length === 0 || ONLY.some((part) => name.includes(part)));
   const times = contenders.map(() => [] as number[]);
   for (let round = 0; round <= RUNS; round++) {
     for (let c = 0; c < contenders.length; c++) {
@@ -85,8 +106,20 @@ async function main(): Promise<void> {
   const line = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   process.stdout.write(
     `${OBJECTS} objects x ${OBJECT_LINES.toLocaleString('en-US')} lines, ${(compressed / 1e6).toFixed(1)} MB gzip, ${cores} cores; ` +
-      `median of ${RUNS}; NDJSON to /dev/null or gzip NDJSON files under --out; no enrichment\n\n${[head, ...rows].map(line).join('\n')}\n`,
+      `median of ${RUNS}; NDJSON to /dev/null or gzip NDJSON files under --out; no enrichment unless said\n\n${[head, ...rows].map(line).join('\n')}\n`,
   );
+  const time = (name: string) => {
+    const c = contenders.findIndex(([n]) => n === name);
+    return c < 0 ? NaN : median(times[c]);
+  };
+  const workers = time(`vpcflow enrich, stdout, --workers ${cores}`);
+  if (Number.isFinite(workers)) {
+    process.stdout.write(
+      `\nenrich, --workers ${cores}: ${(time('vpcflow enrich, stdout, in-thread') / workers).toFixed(2)}× in-thread` +
+        (ONE_CORE ? `, ${(time('vpcflow enrich, stdout, one core') / workers).toFixed(2)}× one core (taskset -c 0)` : '') +
+        ' (issue 5: ≥ 1.7× the one-core rate)\n',
+    );
+  }
   rmSync(path.join(ROOT, 'bench', 'out', 'batch-out'), { recursive: true, force: true });
 }
 
