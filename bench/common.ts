@@ -1,8 +1,10 @@
 /** What the benchmarks share: the generated input file and the run settings. */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decoderDescription } from '../src/native/addon.js';
 import { writeGenerated } from '../src/sources/generate.js';
 
 // This file runs as dist/bench/common.js; paths are resolved from it so the working directory does not matter.
@@ -62,4 +64,16 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** The machine the figures were taken on, as lines of a Markdown list. */
+export function machine(): string[] {
+  const cpus = os.cpus();
+  return [
+    `- CPU: ${cpus[0]?.model.trim() ?? 'unknown'} (${cpus.length} cores)`,
+    `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- OS: ${os.type()} ${os.release()} ${os.arch()}`,
+    `- Node: ${process.version}`,
+    `- Native code: ${decoderDescription()}`,
+  ];
 }

@@ -21,7 +21,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import split2 from 'split2';
 import { DEFAULT_FORMAT } from '../src/decode/format.js';
-import { decoderDescription } from '../src/native/addon.js';
 import { KIND_NUMBER, type DecodedRecord } from '../src/decode/record.js';
 import { SourceDecoder } from '../src/decode/source-decoder.js';
 import type { Enricher } from '../src/enrich/enricher.js';
@@ -29,7 +28,7 @@ import { loadEnrichment } from '../src/enrich/load.js';
 import { NdjsonWriter } from '../src/sinks/ndjson.js';
 import { OutputBuffers } from '../src/sinks/output-buffers.js';
 import { fileSource } from '../src/sources/inputs.js';
-import { benchInput, LINES, median, ROOT, RUNS, SEED } from './common.js';
+import { benchInput, LINES, machine, median, ROOT, RUNS, SEED } from './common.js';
 
 /** The real snapshot, as the issue's targets are stated with it; the enrichment rows are left out without it. */
 const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.join(ROOT, '..', 'shared', 'data', 'ip-ranges.json');
@@ -412,17 +411,6 @@ function textTable(cells: string[][]): string {
 function markdownTable(cells: string[][]): string {
   const line = (r: string[]) => `| ${r.join(' | ')} |`;
   return [line(HEADINGS), line(HEADINGS.map((_, i) => (i === 0 ? '---' : '---:'))), ...cells.map(line)].join('\n');
-}
-
-function machine(): string[] {
-  const cpus = os.cpus();
-  return [
-    `- CPU: ${cpus[0]?.model.trim() ?? 'unknown'} (${cpus.length} cores)`,
-    `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    `- OS: ${os.type()} ${os.release()} ${os.arch()}`,
-    `- Node: ${process.version}`,
-    `- Native code: ${decoderDescription()}`,
-  ];
 }
 
 /** The command that made these figures, with the settings taken from the environment. */

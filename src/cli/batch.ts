@@ -8,6 +8,7 @@ import { emptyCounts, sameState, type DecodeCounts, type DecoderState } from '..
 import { REJECT_REASONS, type Reject } from '../decode/rejects.js';
 import type { Enricher } from '../enrich/enricher.js';
 import type { EnrichmentSources } from '../enrich/load.js';
+import { byteSizeSetting } from '../sources/file-parts.js';
 import { localObjects, s3Objects, type FlowLogObject } from '../sources/objects.js';
 import type { S3ClientOptions } from '../sources/s3.js';
 import { parseS3Url, type KeyFilter } from '../sources/s3-layout.js';
@@ -424,12 +425,7 @@ export class WorkerPool {
  * that waits for its turn is only ever waiting for the other one, which is busy anyway.
  * VPCFLOW_OUTPUT_WINDOW overrides it: for tests (objects larger than the window without large inputs) and tuning.
  */
-export const OUTPUT_WINDOW = sizeSetting(process.env.VPCFLOW_OUTPUT_WINDOW) ?? 8 * 1024 * 1024;
-
-function sizeSetting(raw: string | undefined): number | undefined {
-  const n = Number(raw);
-  return raw && Number.isSafeInteger(n) && n >= 1024 ? n : undefined;
-}
+export const OUTPUT_WINDOW = byteSizeSetting(process.env.VPCFLOW_OUTPUT_WINDOW) ?? 8 * 1024 * 1024;
 
 /**
  * Objects a worker is given at once: the one it decodes and the next, which it starts on without waiting for the

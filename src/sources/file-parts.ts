@@ -8,10 +8,13 @@ import { isMainThread } from 'node:worker_threads';
  * workers never wait for each other; large enough that the per-part messages cost nothing (measured with
  * `vpcflow --workers 2` on the 1.16 GB bench file: 1 MiB to 4 MiB parts all within noise).
  */
-export const PART_BYTES = partBytesSetting(process.env.VPCFLOW_PART_BYTES) ?? 2 * 1024 * 1024;
+export const PART_BYTES = byteSizeSetting(process.env.VPCFLOW_PART_BYTES) ?? 2 * 1024 * 1024;
 
-/** VPCFLOW_PART_BYTES overrides the part size: for tests (many parts from a small file) and for tuning. */
-function partBytesSetting(raw: string | undefined): number | undefined {
+/**
+ * A byte size from the environment (at least 1 KiB), or undefined: VPCFLOW_PART_BYTES overrides the part size, for
+ * tests (many parts from a small file) and for tuning.
+ */
+export function byteSizeSetting(raw: string | undefined): number | undefined {
   const n = Number(raw);
   return raw && Number.isSafeInteger(n) && n >= 1024 ? n : undefined;
 }
