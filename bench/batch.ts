@@ -70,7 +70,10 @@ function freshOut(): string {
 async function main(): Promise<void> {
   const { files, compressed } = makeExport();
   const cores = os.availableParallelism();
-  const vpcflow = (args: string[], wrapper: string[] = []) => () => timed(wrapper[0] ?? process.execPath, [...wrapper.slice(1), ...(wrapper.length ? [process.execPath] : []), CLI, '-q', ...args]);
+  const vpcflow = (args: string[], wrapper: string[] = []) => () => {
+    const command = [...wrapper, process.execPath, CLI, '-q', ...args];
+    return timed(command[0], command.slice(1));
+  };
   const all: [string, () => Promise<number>][] = [
     ['gzip -dc (decompression alone)', () => timed('gzip', ['-dc', ...files])],
     ['vpcflow, stdout, in-thread', () => timed(process.execPath, [CLI, '-q', '--no-enrich', DIR])],
