@@ -65,8 +65,9 @@ describe('readPart', () => {
 describe.each([{ stdout: 'pipe' }, { stdout: 'file' }])('one big file shared between workers, stdout a $stdout', ({ stdout: kind }) => {
   let n = 0;
   const stdout = () => (kind === 'pipe' ? 'pipe' : path.join(dir, `stdout-${n++}.txt`));
-  // Small parts, so that a file of a few hundred kB is cut in many.
-  const env = { VPCFLOW_PART_BYTES: '16384' };
+  // Small parts, so that a file of a few hundred kB is cut in many; with stdout a file, a small output window too, so
+  // that a part waiting for the one before it spills its output to disk (and a dropped part's spill is dropped).
+  const env: Record<string, string> = kind === 'file' ? { VPCFLOW_PART_BYTES: '16384', VPCFLOW_OUTPUT_WINDOW: '4096' } : { VPCFLOW_PART_BYTES: '16384' };
   const lines = [...generateFlowLogs(4000, 3, { header: true })];
   // Rejects at known line numbers, in different parts.
   lines[1200] = 'this is not a flow log line';
