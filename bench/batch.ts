@@ -9,27 +9,20 @@
  * Environment: VPCFLOW_BENCH_OBJECTS (default 48), VPCFLOW_BENCH_OBJECT_LINES (default 25,000), VPCFLOW_BENCH_RUNS,
  * VPCFLOW_BENCH_ONLY (comma-separated parts of contender names; gzip -dc always runs).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { machine, median, ROOT, RUNS } from './common.js';
+import { benchCommand, ENRICH_ARGS, IP_RANGES, machine, median, ONE_CORE, ONLY, ROOT, RUNS } from './common.js';
 import { generateLines } from '../src/sources/generate.js';
 
 const OBJECTS = Number(process.env.VPCFLOW_BENCH_OBJECTS ?? 48);
 const OBJECT_LINES = Number(process.env.VPCFLOW_BENCH_OBJECT_LINES ?? 25_000);
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const DIR = path.join(ROOT, 'bench', 'out', `export-${OBJECTS}x${OBJECT_LINES}`);
-/** As in bench/decode.ts: the real snapshot and a few VPC CIDRs; the enrich rows are left out without it. */
-const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.join(ROOT, '..', 'shared', 'data', 'ip-ranges.json');
-const ENRICH_ARGS = ['--ip-ranges', IP_RANGES, '--vpc', 'vpc-0a=10.0.0.0/16', '--vpc', 'vpc-0b=10.1.0.0/16', '--vpc', 'vpc-0c=172.31.0.0/16'];
-/** `taskset -c 0 …` where there is taskset and more than one core: the in-thread run held to one core. */
-const ONE_CORE = os.availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? ['taskset', '-c', '0'] : null;
-/** VPCFLOW_BENCH_ONLY=enrich,gzip: only the contenders whose names contain one of these. */
-const ONLY = (process.env.VPCFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
 
 /** Objects named and laid out as AWS writes them, generated once (deterministic seeds). */
 function makeExport(): { files: string[]; compressed: number; uncompressed: number } {
@@ -123,8 +116,7 @@ async function main(): Promise<void> {
       ' (issue 5: ≥ 1.7× the one-core rate)'
     : '';
   if (verdict) process.stdout.write(`\n${verdict}\n`);
-  const settings = ['VPCFLOW_BENCH_OBJECTS', 'VPCFLOW_BENCH_OBJECT_LINES', 'VPCFLOW_BENCH_RUNS', 'VPCFLOW_BENCH_ONLY'].filter((name) => process.env[name]);
-  const command = [...settings.map((name) => `${name}=${JSON.stringify(process.env[name])}`), 'npm run bench:batch'].join(' ');
+  const command = benchCommand('bench:batch', ['VPCFLOW_BENCH_OBJECTS', 'VPCFLOW_BENCH_OBJECT_LINES', 'VPCFLOW_BENCH_RUNS', 'VPCFLOW_BENCH_ONLY']);
   const results = path.join(ROOT, 'bench', `RESULTS-batch-${OBJECTS}x${OBJECT_LINES}.md`);
   writeFileSync(
     results,

@@ -1,4 +1,5 @@
 /** What the benchmarks share: the generated input file and the run settings. */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -76,4 +77,23 @@ export function machine(): string[] {
     `- Node: ${process.version}`,
     `- Native code: ${decoderDescription()}`,
   ];
+}
+
+/** The real snapshot, as the issue's targets are stated with it; the enrichment rows are left out without it. */
+export const IP_RANGES = process.env.VPCFLOW_IP_RANGES || path.join(ROOT, '..', 'shared', 'data', 'ip-ranges.json');
+/** A few VPC CIDRs, as a user with a handful of VPCs passes them. */
+export const VPCS = ['vpc-0a=10.0.0.0/16', 'vpc-0b=10.1.0.0/16', 'vpc-0c=172.31.0.0/16'];
+/** The CLI's arguments for that enrichment. */
+export const ENRICH_ARGS = ['--ip-ranges', IP_RANGES, ...VPCS.flatMap((v) => ['--vpc', v])];
+
+/** `taskset -c 0 …`, where there is taskset and more than one core: a command held to one core. */
+export const ONE_CORE = os.availableParallelism() > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? ['taskset', '-c', '0'] : null;
+
+/** VPCFLOW_BENCH_ONLY=CLI,gunzip: only the contenders whose names contain one of these words. */
+export const ONLY = (process.env.VPCFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
+
+/** The command that made a bench's figures, with the settings named taken from the environment. */
+export function benchCommand(script: string, settingNames: readonly string[]): string {
+  const settings = settingNames.filter((name) => process.env[name]);
+  return [...settings.map((name) => `${name}=${JSON.stringify(process.env[name])}`), `npm run ${script}`].join(' ');
 }

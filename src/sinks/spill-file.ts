@@ -20,11 +20,7 @@ export class SpillFile {
     rmdirSync(holder);
   }
 
-  /** Why a write failed (a full disk): the file keeps what came before, and takes nothing more. */
-  failed: string | null = null;
-  private closed = false;
-
-  /** Appends `chunk` and returns how many of its bytes were written: fewer once a write fails (see `failed`). */
+  /** Appends `chunk` and returns how many of its bytes were written: fewer when a write failed (a full disk). */
   append(chunk: Uint8Array): number {
     let off = 0;
     try {
@@ -33,29 +29,23 @@ export class SpillFile {
         off += n;
         this.bytes += n;
       }
-    } catch (err) {
-      this.failed = (err as Error).message;
+    } catch {
+      // The caller keeps the rest, after what the file holds.
     }
     return off;
   }
 
-  /** Hands everything written to `write`, in order, through `buffer`, then closes the file. */
+  /** Hands everything written to `write`, in order, through `buffer`. */
   drainInto(buffer: Uint8Array, write: (bytes: Uint8Array) => void): void {
-    try {
-      for (let pos = 0; pos < this.bytes; ) {
-        const n = readSync(this.fd, buffer, 0, Math.min(buffer.length, this.bytes - pos), pos);
-        if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
-        write(buffer.subarray(0, n));
-        pos += n;
-      }
-    } finally {
-      this.close();
+    for (let pos = 0; pos < this.bytes; ) {
+      const n = readSync(this.fd, buffer, 0, Math.min(buffer.length, this.bytes - pos), pos);
+      if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
+      write(buffer.subarray(0, n));
+      pos += n;
     }
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     closeSync(this.fd);
   }
 }
