@@ -53,8 +53,15 @@ export interface NativeRowWriter {
   record(): number;
 }
 
-/** Where the build puts it, from dist/src/native/ (the compiled module) or src/native/ (tests run on the source). */
-const CANDIDATES = ['../../../src/native/build/Release/vpcflow_native.node', './build/Release/vpcflow_native.node'];
+/**
+ * Where the build puts it, from dist/src/native/ (the compiled module), dist/worker/ (the worker threads' bundle: see
+ * worker-pool.ts) or src/native/ (tests run on the source).
+ */
+const CANDIDATES = [
+  '../../../src/native/build/Release/vpcflow_native.node',
+  '../../src/native/build/Release/vpcflow_native.node',
+  './build/Release/vpcflow_native.node',
+];
 
 function load(): { kernel: NativeKernel | null; why: string } {
   const setting = process.env.VPCFLOW_NATIVE;
