@@ -191,6 +191,35 @@ describe('inputs that cannot be read or written as asked', () => {
   });
 });
 
+describe('stdin with batch options', () => {
+  // A directory with an export in it (80 records, stdin has 40): a batch run that wrongly listed the current
+  // directory would find these.
+  const cwd = () => makeExport('stdin-cwd', [KEYS[0], KEYS[1]]);
+
+  it('decodes stdin in this thread with --workers, default input or -, instead of reading the current directory', async () => {
+    for (const inputs of [[], ['-']]) {
+      const r = await runCli(['--no-enrich', '--workers', '2', ...inputs], { input: gunzipSync(SAMPLE), cwd: cwd() });
+      expect(r.code).toBe(0);
+      expect(ndjson(r.stdout)).toHaveLength(40);
+      expect(r.summary).toMatchObject({ records: 40, inputs: 1 });
+      expect(r.logs.map((l) => l.msg)).toContain('--workers: stdin is one stream; it is decoded in this thread');
+    }
+  });
+
+  it.each([
+    { args: ['--out', 'o'], option: '--out', what: 'stdin, the default input when no file is given' },
+    { args: ['--since', '2d', '-'], option: '--since', what: 'stdin (-)' },
+    { args: ['--account', ACCOUNT], option: '--account', what: 'stdin, the default input when no file is given' },
+  ])('refuses $option on stdin (exit 2) and writes nothing', async ({ args, option, what }) => {
+    const dir = cwd();
+    const r = await runCli(['--no-enrich', ...args], { input: gunzipSync(SAMPLE), cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`vpcflow: ${option} works on files, directories and s3:// prefixes, not on ${what}`);
+    expect(existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+});
+
 describe('output paths', () => {
   it('never lets an object key escape the output directory', () => {
     const root = path.join(work, 'safe');

@@ -75,8 +75,24 @@ export async function main(argv: readonly string[], earlyPool: WorkerPool | null
   if (options.unknownFields.length > 0) {
     logger.warn(`--fields: ${options.unknownFields.join(', ')} not a known field; null unless the input has it`);
   }
-  const batchOnly = options.accounts.length > 0 || options.regions.length > 0 || options.since || options.until || options.workers > 0;
-  const batchRun = options.out !== undefined || batchOnly || options.inputs.some((i) => i.startsWith('s3://'));
+  const batchOption =
+    options.out !== undefined ? '--out'
+    : options.accounts.length > 0 ? '--account'
+    : options.regions.length > 0 ? '--region'
+    : options.since ? '--since'
+    : options.until ? '--until'
+    : options.inputs.some((i) => i.startsWith('s3://')) ? 's3:// inputs'
+    : null;
+  // Stdin (the default input, or `-`) is one stream: it has no key to filter by or to name an output file after, and
+  // can't be shared between workers. Batch runs used to list the current directory in its place, silently.
+  const readsStdin = options.inputs.length === 0 || options.inputs.includes('-');
+  if (readsStdin && batchOption) {
+    const what = options.inputs.length === 0 ? 'stdin, the default input when no file is given' : 'stdin (-)';
+    process.stderr.write(`vpcflow: ${batchOption} works on files, directories and s3:// prefixes, not on ${what}\nTry 'vpcflow --help'.\n`);
+    return EXIT.USAGE;
+  }
+  if (readsStdin && options.workers > 0 && !options.quiet) logger.info('--workers: stdin is one stream; it is decoded in this thread');
+  const batchRun = !readsStdin && (batchOption !== null || options.workers > 0);
   // Worker threads load their modules while this thread loads the enrichment data.
   const workers = batchRun && options.workers > 0 && options.output !== 'table' ? workerCount(options.workers) : 0;
   let pool = earlyPool;

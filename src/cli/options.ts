@@ -105,7 +105,8 @@ Enrichment (who owns each address):
       --inventory FILE   JSON printed by aws ec2 describe-vpcs, describe-subnets,
                          describe-network-interfaces or describe-addresses (repeatable)
       --no-enrich        decode only: no src/dst objects
-Batch processing of flow-log exports (s3://bucket/prefix inputs, or local copies with the same layout):
+Batch processing of flow-log exports (s3://bucket/prefix inputs, or local copies with the same layout;
+not stdin, which --workers decodes in the main thread):
       --out DIR          write one gzip NDJSON/CSV file per input object under DIR (mirroring its key), or
                          with -o parquet typed Parquet files in hive partitions region=.../date=.../
                          (an object with over 1M rows in a partition continues in NAME.2.parquet, ...);
