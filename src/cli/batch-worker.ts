@@ -187,7 +187,9 @@ interface AtomicsWithWaitAsync {
 async function processIn(obj: FlowLogObject, seq: number): Promise<void> {
   // Loaded on demand: the SDK costs ~150 ms of start-up in every worker.
   if (obj.location.kind === 's3') client ??= (await import('../sources/s3.js')).createS3Client(s3);
-  let lastProgress = 0;
+  // The first report after 200 ms, not at the first chunk: a part of a big file (~10 ms) then sends none, and its
+  // 'done' moves the progress bar instead.
+  let lastProgress = Date.now();
   const result = await processObject(obj, settings, enricher, client, {
     buffers,
     outputChunkBytes: OUTPUT_CHUNK_BYTES,
