@@ -132,48 +132,59 @@ function queueOutput(seq: number, chunk: Buffer, turn: Int32Array): void {
   unwritten += chunk.length;
 }
 
-/** Writes the queued output to stdout, each object's once its turn has come. */
+/**
+ * Writes the queued output whose turn has come, then waits (without blocking) for the turns of the rest. Called with
+ * every chunk queued: what is due is written at once even while an earlier call waits, because a worker busy decoding
+ * comes back to its event loop only when it has to wait, so the waiting call hears of a new turn late, and every
+ * object after this one waits for it.
+ */
 async function drainQueue(turn: Int32Array, fd: number): Promise<void> {
-  if (draining) return;
+  if (!writeDue(turn, fd) || draining) return;
   draining = true;
   try {
-    while (queued.length > 0) {
-      const { seq, chunk, spill } = queued[0];
-      if (!chunk && !spill) {
-        queued.shift();
-        send({ type: 'written', seq });
-        continue;
-      }
+    do {
       const now = Atomics.load(turn, TURN_SEQ);
-      if (now !== seq) {
-        // Not a blocking wait: acknowledgements and new objects keep coming while this waits.
-        const wait = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(turn, TURN_SEQ, now);
-        if (wait.async) await wait.value;
-        continue;
-      }
-      queued.shift();
-      const writes = writeFailure === null && Atomics.load(turn, TURN_WRITES) === 1;
-      try {
-        if (chunk && writes) writeAll(fd, chunk);
-        else if (spill && writes) {
-          const through = buffers.get();
-          spill.drainInto(through, (bytes) => writeAll(fd, bytes));
-          buffers.put(through);
-        }
-      } catch (err) {
-        writeFailure = (err as Error).message;
-        send({ type: 'output-failed', seq, message: writeFailure });
-      } finally {
-        spill?.close();
-      }
-      if (chunk) {
-        buffers.put(chunk);
-        written(chunk.length);
-      }
-    }
+      if (queued[0].seq === now) continue;
+      // Not a blocking wait: acknowledgements and new objects keep coming while this waits.
+      const wait = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(turn, TURN_SEQ, now);
+      if (wait.async) await wait.value;
+    } while (writeDue(turn, fd));
   } finally {
     draining = false;
   }
+}
+
+/** Writes the queued output of the objects whose turn has come, in order; true if output is left waiting. */
+function writeDue(turn: Int32Array, fd: number): boolean {
+  while (queued.length > 0) {
+    const { seq, chunk, spill } = queued[0];
+    if (!chunk && !spill) {
+      queued.shift();
+      send({ type: 'written', seq });
+      continue;
+    }
+    if (Atomics.load(turn, TURN_SEQ) !== seq) return true;
+    queued.shift();
+    const writes = writeFailure === null && Atomics.load(turn, TURN_WRITES) === 1;
+    try {
+      if (chunk && writes) writeAll(fd, chunk);
+      else if (spill && writes) {
+        const through = buffers.get();
+        spill.drainInto(through, (bytes) => writeAll(fd, bytes));
+        buffers.put(through);
+      }
+    } catch (err) {
+      writeFailure = (err as Error).message;
+      send({ type: 'output-failed', seq, message: writeFailure });
+    } finally {
+      spill?.close();
+    }
+    if (chunk) {
+      buffers.put(chunk);
+      written(chunk.length);
+    }
+  }
+  return false;
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
