@@ -22,10 +22,10 @@ export const TURN_WRITES = 1;
 
 /**
  * What each worker runs: batch-worker.ts bundled into a few files by the build (`npm run build:worker`, esbuild), or
- * its compiled module when there is no bundle as new as it (a build by tsc alone). A worker loading batch-worker.js
- * and its 37 modules one by one took ~80 ms longer to be ready than one loading the bundle, with the two workers and
- * this thread starting at once on two cores: `--workers 2` over 40,000 lines took 0.56 against 0.48 s (medians of 9
- * interleaved runs).
+ * its compiled module when there is no bundle as new as it (a build by tsc alone). Loading batch-worker.js and its
+ * 37 modules one by one, with two workers and this thread starting at once on two cores, the later worker was ready
+ * 247-282 ms after being started; with the bundle, 187-228 ms (8 runs each). On the 10M-line file, 3.49 -> 3.45 s
+ * (medians of 6 interleaved runs).
  */
 const WORKER_SCRIPT = ((): URL => {
   const compiled = new URL('./batch-worker.js', import.meta.url);
