@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { availableParallelism } from 'node:os';
-import { earlyWorkerCount } from '../src/cli/worker-pool.js';
 import { generateFlowLogs } from '../src/sources/generate.js';
 import { runCli } from './helpers.js';
 
@@ -38,39 +36,6 @@ describe('--workers 2 on a directory of gzip objects larger than the output wind
     expect(two.code).toBe(0);
     expect(two.summary).toMatchObject({ records: OBJECTS * LINES, rejected: 0 });
     expect(two.stdout.length).toBe(one.stdout.length);
-    expect(two.stdout === one.stdout).toBe(true);
-  });
-});
-
-describe('workers started at a first look at --workers, before the options are parsed', () => {
-  it('reads the count as the option parser does', () => {
-    expect(earlyWorkerCount(['--workers', '2', 'dir'])).toBe(2);
-    expect(earlyWorkerCount(['dir', '--workers=3'])).toBe(3);
-    expect(earlyWorkerCount(['--workers', 'auto', 'dir'])).toBe(availableParallelism());
-    // The last one counts; after `--` it is a file name.
-    expect(earlyWorkerCount(['--workers', '1', '--workers', '2'])).toBe(2);
-    expect(earlyWorkerCount(['--', '--workers', '2'])).toBe(0);
-    // Not a count, or a command that never uses workers: none started (the parser reports what is wrong).
-    expect(earlyWorkerCount(['--workers', 'two'])).toBe(0);
-    expect(earlyWorkerCount(['--workers', '0'])).toBe(0);
-    expect(earlyWorkerCount(['--workers'])).toBe(0);
-    expect(earlyWorkerCount(['bench', '--workers', '2'])).toBe(0);
-    expect(earlyWorkerCount(['dir'])).toBe(0);
-  });
-
-  it('stops them when the run does not use them, and exits as it would without them', async () => {
-    const table = await runCli(['--no-enrich', '--workers', '2', '-o', 'table', exportDir]);
-    expect(table.code).toBe(2);
-    expect(table.stderr).toContain('batch input is written as ndjson, csv or parquet');
-    const usage = await runCli(['--workers=2', '--no-such-option', exportDir]);
-    expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("Unknown option '--no-such-option'");
-  });
-
-  it('uses them with --workers=N as with --workers N', async () => {
-    const one = await runCli(['--no-enrich', exportDir]);
-    const two = await runCli(['--no-enrich', '--workers=2', exportDir], { stdout: path.join(dir, 'stdout-equals.txt') });
-    expect(two.code).toBe(0);
     expect(two.stdout === one.stdout).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The worker threads of `vpcflow --workers N` as the main thread sees them. Kept apart from batch.ts, with few
- * imports, so that the CLI's entry can start the workers before it loads the rest of vpcflow (see main.ts).
+ * The worker threads of `vpcflow --workers N` as the main thread sees them, and what both sides share. Kept apart
+ * from batch.ts, with few imports, so that the workers' code (which takes its constants from here) leaves out the
+ * batch runner, the manifest and the listing of objects.
  */
 import { statSync } from 'node:fs';
 import os from 'node:os';
@@ -34,31 +35,6 @@ const WORKER_SCRIPT = ((): URL => {
   return modified(bundle) >= modified(compiled) ? bundle : compiled;
 })();
 
-/** How many workers `--workers count` starts: at most one per core. */
-export function workerCount(count: number): number {
-  return Math.max(1, Math.min(count, os.availableParallelism()));
-}
-
-/** Commands that never use the workers (see cli.ts). */
-const SUBCOMMANDS = new Set(['ranges', 'gen', 'bench']);
-
-/**
- * The worker count `--workers N|auto` asks for at a first look (0: none, or not sure): the last one given before
- * `--`, as the option parser takes it. A count this gets wrong only costs workers started and stopped.
- */
-export function earlyWorkerCount(argv: readonly string[]): number {
-  if (argv.length === 0 || SUBCOMMANDS.has(argv[0])) return 0;
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') break;
-    if (arg === '--workers') value = argv[++i];
-    else if (arg.startsWith('--workers=')) value = arg.slice('--workers='.length);
-  }
-  if (value === 'auto') return os.availableParallelism();
-  return value !== undefined && /^[1-9]\d{0,3}$/.test(value) ? Number(value) : 0;
-}
-
 /**
  * Starts worker threads (at most one per core). They load their modules at once, and get everything else (settings,
  * enrichment, S3 client options, stdout) with `setup`: started before this thread loads ip-ranges.json (each takes
@@ -66,7 +42,7 @@ export function earlyWorkerCount(argv: readonly string[]): number {
  * runs).
  */
 export function startWorkers(count: number): WorkerPool {
-  return new WorkerPool(workerCount(count));
+  return new WorkerPool(Math.max(1, Math.min(count, os.availableParallelism())));
 }
 
 /**
@@ -88,7 +64,7 @@ export class WorkerPool {
   /** Whose turn it is on stdout, when the workers write it themselves (TURN_SEQ, TURN_WRITES); set by setup. */
   turn: Int32Array | null = null;
 
-  constructor(readonly count: number) {
+  constructor(count: number) {
     for (let i = 0; i < count; i++) {
       const worker = new Worker(WORKER_SCRIPT, {
         workerData: { workers: count },
