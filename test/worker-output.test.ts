@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { generateFlowLogs } from '../src/sources/generate.js';
-import { runCli } from './helpers.js';
+import { fixture, runCli } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vpcflow-worker-output-'));
 const day = path.join(dir, 'export', 'AWSLogs', '123456789012', 'vpcflowlogs', 'us-east-1', '2024', '11', '07');
@@ -37,5 +37,32 @@ describe('--workers 2 on a directory of gzip objects larger than the output wind
     expect(two.summary).toMatchObject({ records: OBJECTS * LINES, rejected: 0 });
     expect(two.stdout.length).toBe(one.stdout.length);
     expect(two.stdout === one.stdout).toBe(true);
+  });
+});
+
+describe('--workers auto', () => {
+  const autoMessage = (logs: Record<string, any>[]) => logs.map((l) => String(l.msg)).find((m) => m.startsWith('--workers auto:'));
+
+  it.each([
+    { input: fixture('sample-default.log.gz'), why: 'one gzip file cannot be shared between workers, and one thread decodes it faster' },
+    { input: fixture('sample-default.log'), why: 'MB is under the 128 MiB from which workers pay for their start-up' },
+  ])('decodes one file workers would not speed up in this thread, and says so ($why)', async ({ input, why }) => {
+    const one = await runCli(['--no-enrich', input]);
+    const auto = await runCli(['--no-enrich', '--workers', 'auto', input]);
+    expect(auto.code).toBe(0);
+    expect(autoMessage(auto.logs)).toContain(`--workers auto: ${input}: `);
+    expect(autoMessage(auto.logs)).toContain(`${why}; decoding it in this thread`);
+    expect(auto.stdout).toBe(one.stdout);
+    const quiet = await runCli(['-q', '--no-enrich', '--workers', 'auto', input]);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toBe(one.stdout);
+  });
+
+  it('uses workers for a directory of objects', async () => {
+    const one = await runCli(['--no-enrich', exportDir]);
+    const auto = await runCli(['--no-enrich', '--workers', 'auto', exportDir]);
+    expect(auto.code).toBe(0);
+    expect(autoMessage(auto.logs)).toBeUndefined();
+    expect(auto.stdout === one.stdout).toBe(true);
   });
 });

@@ -60,6 +60,8 @@ export interface CliOptions {
   pathStyle: boolean;
   concurrency: number;
   workers: number;
+  /** `--workers auto`: one per core, unless the input is one file they would not speed up (see main.ts). */
+  workersAuto: boolean;
   help: boolean;
   version: boolean;
 }
@@ -119,8 +121,9 @@ not stdin, which --workers decodes in the main thread):
       --endpoint-url URL S3-compatible endpoint (else $AWS_ENDPOINT_URL_S3); path-style is used for IPs and
       --path-style       localhost, or when asked
       --concurrency N    objects in flight at once (default 8)
-      --workers N|auto   decode in N worker threads (auto: one per core; default: none, or one with
-                         -o parquet); a big plain file is shared between them in parts, its output still in order
+      --workers N|auto   decode in N worker threads (auto: one per core, or none for a single .gz or Parquet
+                         file or one under 128 MiB, which one thread decodes faster; default: none, or one
+                         with -o parquet); a big plain file is shared between them in parts, its output in order
   -q, --quiet            no summary and no per-line reject messages on stderr (errors still show)
       --log-format F     diagnostics on stderr as text (default on a terminal) or json (pino NDJSON)
   -h, --help             this help
@@ -298,6 +301,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     pathStyle: v['path-style'] ?? false,
     concurrency,
     workers,
+    workersAuto: v.workers === 'auto',
     help: v.help ?? false,
     version: v.version ?? false,
   };
