@@ -91,9 +91,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (readsStdin && options.workers > 0 && !options.quiet) logger.info('--workers: stdin is one stream; it is decoded in this thread');
   const batchRun = !readsStdin && (batchOption !== null || options.workers > 0);
-  // Worker threads load their modules while this thread loads the enrichment data.
   const alone = batchRun && options.workersAuto && options.output !== 'parquet' ? oneFileForOneThread(options.inputs) : null;
   if (alone && !options.quiet) logger.info(`--workers auto: ${options.inputs[0]}: ${alone}; decoding it in this thread`);
+  // Worker threads load their modules while this thread loads the enrichment data.
   const pool = batchRun && options.workers > 0 && !alone && options.output !== 'table' ? (await import('./worker-pool.js')).startWorkers(options.workers) : null;
   let enricher: Enricher | null = null;
   let enrichment: EnrichmentSources | null = null;
@@ -353,7 +353,7 @@ function s3ClientOptions(options: CliOptions): S3ClientOptions {
 /**
  * Workers cost ~0.3 s to start and warm up, each on its own, and only a big plain file is shared between them: one
  * .gz or Parquet file goes to a single worker, which then does alone what this thread does with libuv's threads
- * gunzipping beside it (a 1M-line .gz: 1.16 s with `--workers 2`, 1.03 s without), and on 2 cores a plain file
+ * gunzipping beside it (a 1M-line .gz: 1.17 s with `--workers 2`, 1.01 s without), and on 2 cores a plain file
  * gains from two workers only from ~2M lines, ~230 MB (1M lines: 0.99 against 0.89 s; 2M: 1.39 against 1.43 s).
  * With more cores that point comes sooner, so files under 128 MiB go without. What a single local input is, when it
  * is such a file (why, for the log), else null.
