@@ -7,23 +7,25 @@ import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Enricher } from '../enrich/enricher.js';
+import type { EnrichmentSources } from '../enrich/load.js';
 import { loadEnrichment } from '../enrich/load.js';
 import { OutputBuffers } from '../sinks/output-buffers.js';
 import { SpillFile } from '../sinks/spill-file.js';
 import type { FlowLogObject } from '../sources/objects.js';
 import type { S3ClientOptions } from '../sources/s3.js';
 import { processObject, type ObjectSettings } from './process-object.js';
-import { OUTPUT_WINDOW, TURN_SEQ, TURN_WRITES, type WorkerMessage, type WorkerSetup } from './worker-pool.js';
+import { OUTPUT_WINDOW, TURN_SEQ, TURN_WRITES, type WorkerMessage } from './worker-pool.js';
 
-const { workers } = workerData as {
+const { s3, stdout, workers } = workerData as {
+  s3: S3ClientOptions;
   /** How many workers there are: objects up to that many places after the one being written are in progress. */
   workers: number;
+  /** Where to write stdout output, and whose turn it is (see WorkerPool); null: send it to the main thread. */
+  stdout: { fd: number; turn: Int32Array } | null;
 };
 const port = parentPort!;
 // From the 'setup' message, which comes before any object.
 let settings: ObjectSettings;
-let s3: S3ClientOptions;
-let stdout: WorkerSetup['stdout'] = null;
 let enricher: Enricher | null = null;
 let client: S3Client | null = null;
 /** Output bytes sent and not yet acknowledged as written. */
@@ -52,15 +54,13 @@ function written(bytes: number): void {
 }
 
 type FromMain =
-  | WorkerSetup
+  | { type: 'setup'; settings: ObjectSettings; enrichment: EnrichmentSources | null }
   | { type: 'object'; obj: FlowLogObject; seq: number }
   | { type: 'ack'; bytes: number; buffer: ArrayBuffer };
 
 port.on('message', (m: FromMain) => {
   if (m.type === 'setup') {
     settings = m.settings;
-    s3 = m.s3;
-    stdout = m.stdout;
     enricher = m.enrichment ? loadEnrichment(m.enrichment).enricher : null;
     return;
   }

@@ -38,8 +38,6 @@ export interface BatchOptions {
   outputFailed?(message: string): void;
   /** Worker threads decoding objects (startWorkers: started early, they load while this thread does); null: none. */
   pool: WorkerPool | null;
-  /** Stdout's descriptor when the workers may write it themselves (it is a file); else their output comes here. */
-  workerStdoutFd?: number;
 }
 
 export interface BatchSummary {
@@ -98,7 +96,7 @@ export async function runBatch(options: BatchOptions, isInterrupted: () => boole
   const summary: BatchSummary = { objects: 0, skipped: 0, failed: 0, bytes: 0, counts: emptyCounts(), interrupted: false };
   const progress = new Progress(options, summary);
   const pool = options.pool;
-  pool?.setup({ settings: options.settings, enrichment: options.enrichment, s3: options.s3, stdoutFd: options.workerStdoutFd }, options.outputFailed);
+  pool?.setup(options.settings, options.enrichment, options.outputFailed);
   // Workers write stdout themselves, each object in its turn, when it is a file: see WorkerPool.
   const turn = pool?.turn ?? null;
 

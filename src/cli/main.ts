@@ -94,7 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const alone = batchRun && options.workersAuto && options.output !== 'parquet' ? oneFileForOneThread(options.inputs) : null;
   if (alone && !options.quiet) logger.info(`--workers auto: ${options.inputs[0]}: ${alone}; decoding it in this thread`);
   // Worker threads load their modules while this thread loads the enrichment data.
-  const pool = batchRun && options.workers > 0 && !alone && options.output !== 'table' ? (await import('./worker-pool.js')).startWorkers(options.workers) : null;
+  const pool = batchRun && options.workers > 0 && !alone && options.output !== 'table' ? (await import('./worker-pool.js')).startWorkers(options.workers, { s3: s3ClientOptions(options), stdoutFd: stdoutFdForWorkers(options) }) : null;
   let enricher: Enricher | null = null;
   let enrichment: EnrichmentSources | null = null;
   if (options.enrich) {
@@ -325,7 +325,6 @@ async function batch(
       stdout: process.stdout,
       outputFailed,
       pool,
-      workerStdoutFd: stdoutFdForWorkers(options),
     },
     () => interrupted,
   );

@@ -36,13 +36,12 @@ const WORKER_SCRIPT = ((): URL => {
 })();
 
 /**
- * Starts worker threads (at most one per core). They load their modules at once, and get everything else (settings,
- * enrichment, S3 client options, stdout) with `setup`: started before this thread loads ip-ranges.json (each takes
- * ~150 ms to load its modules), `--workers 2` on a 3 MB file took 609 instead of 655 ms (medians of 15 interleaved
- * runs).
+ * Starts `count` worker threads (at most one per core). They load their modules at once, and get their settings and
+ * enrichment with `setup`: started before this thread loads ip-ranges.json (each takes ~150 ms to load its modules),
+ * `--workers 2` on a 3 MB file took 609 instead of 655 ms (medians of 15 interleaved runs).
  */
-export function startWorkers(count: number): WorkerPool {
-  return new WorkerPool(Math.max(1, Math.min(count, os.availableParallelism())));
+export function startWorkers(count: number, options: { s3: S3ClientOptions; stdoutFd?: number }): WorkerPool {
+  return new WorkerPool(Math.max(1, Math.min(count, os.availableParallelism())), options);
 }
 
 /**
@@ -61,13 +60,15 @@ export class WorkerPool {
   private readonly waiting = new Map<Worker, (() => void)[]>();
   private readonly all: Worker[] = [];
   private outputFailed: (message: string) => void = () => {};
-  /** Whose turn it is on stdout, when the workers write it themselves (TURN_SEQ, TURN_WRITES); set by setup. */
-  turn: Int32Array | null = null;
+  /** Whose turn it is on stdout, when the workers write it themselves (TURN_SEQ, TURN_WRITES). */
+  readonly turn: Int32Array | null;
 
-  constructor(count: number) {
+  constructor(count: number, options: { s3: S3ClientOptions; stdoutFd?: number }) {
+    this.turn = options.stdoutFd !== undefined ? new Int32Array(new SharedArrayBuffer(8)).fill(-1) : null;
+    const stdout = this.turn ? { fd: options.stdoutFd, turn: this.turn } : null;
     for (let i = 0; i < count; i++) {
       const worker = new Worker(WORKER_SCRIPT, {
-        workerData: { workers: count },
+        workerData: { s3: options.s3, stdout, workers: count },
         resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       });
       worker.unref();
@@ -77,21 +78,10 @@ export class WorkerPool {
     }
   }
 
-  /**
-   * How every object is processed, what the workers load their own enricher from (null: no enrichment), and where
-   * stdout goes: `stdoutFd` when the workers may write it themselves (a file), else through this thread.
-   */
-  setup(setup: Omit<WorkerSetup, 'type' | 'stdout'> & { stdoutFd?: number }, outputFailed?: (message: string) => void): void {
+  /** How every object is processed, and what the workers load their own enricher from (null: no enrichment). */
+  setup(settings: ObjectSettings, enrichment: EnrichmentSources | null, outputFailed?: (message: string) => void): void {
     if (outputFailed) this.outputFailed = outputFailed;
-    this.turn = setup.stdoutFd !== undefined ? new Int32Array(new SharedArrayBuffer(8)).fill(-1) : null;
-    const message: WorkerSetup = {
-      type: 'setup',
-      settings: setup.settings,
-      enrichment: setup.enrichment,
-      s3: setup.s3,
-      stdout: this.turn ? { fd: setup.stdoutFd!, turn: this.turn } : null,
-    };
-    for (const worker of this.all) worker.postMessage(message);
+    for (const worker of this.all) worker.postMessage({ type: 'setup', settings, enrichment });
   }
 
   /**
@@ -208,16 +198,6 @@ const WORKER_SLOTS = 2;
  * `--workers 2`, 4 MB took peak memory from 153 to 143-147 MB, in 3.93 against 3.95 s (3 interleaved runs each).
  */
 const WORKER_YOUNG_GENERATION_MB = 4;
-
-/** To each worker, before any object. */
-export interface WorkerSetup {
-  type: 'setup';
-  settings: ObjectSettings;
-  enrichment: EnrichmentSources | null;
-  s3: S3ClientOptions;
-  /** Where to write stdout output, and whose turn it is (see WorkerPool); null: send it to the main thread. */
-  stdout: { fd: number; turn: Int32Array } | null;
-}
 
 /** From a worker, about the object `seq`. */
 export type WorkerMessage = { seq: number } & (
