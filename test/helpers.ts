@@ -40,15 +40,16 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /**
  * Runs the CLI. `stdout`: 'pipe' (the default) reads its output through a pipe; a path makes stdout that file (or
- * device, like /dev/full), as `> file` does, and `stdout` in the result is then the file's content.
+ * device, like /dev/full), as `> file` does (`>> file` with `append`), and `stdout` in the result is then the file's
+ * content.
  */
 export function runCli(
   args: string[],
-  options: { input?: string | Buffer; cwd?: string; env?: Record<string, string>; nodeArgs?: string[]; stdout?: 'pipe' | string } = {},
+  options: { input?: string | Buffer; cwd?: string; env?: Record<string, string>; nodeArgs?: string[]; stdout?: 'pipe' | string; append?: boolean } = {},
 ): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does)`);
   const toFile = options.stdout !== undefined && options.stdout !== 'pipe' ? options.stdout : null;
-  const fd = toFile ? openSync(toFile, 'w') : null;
+  const fd = toFile ? openSync(toFile, options.append ? 'a' : 'w') : null;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', fd ?? 'pipe', 'pipe'] });
     if (fd !== null) closeSync(fd);

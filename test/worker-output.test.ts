@@ -38,6 +38,19 @@ describe('--workers 2 on a directory of gzip objects larger than the output wind
     expect(two.stdout.length).toBe(one.stdout.length);
     expect(two.stdout === one.stdout).toBe(true);
   });
+
+  // A file opened for appending cannot take sendfile(2), with which workers copy spilled output out: they copy it
+  // themselves, after what the file held.
+  it('appends every object whole and in order to a file opened with >>', async () => {
+    const one = await runCli(['--no-enrich', exportDir]);
+    const target = file();
+    writeFileSync(target, 'already here\n');
+    const two = await runCli(['--no-enrich', '--workers', '2', exportDir], { env: SMALL_WINDOW, stdout: target, append: true });
+    expect(two.code).toBe(0);
+    expect(two.summary).toMatchObject({ records: OBJECTS * LINES, rejected: 0 });
+    expect(two.stdout.length).toBe('already here\n'.length + one.stdout.length);
+    expect(two.stdout === 'already here\n' + one.stdout).toBe(true);
+  });
 });
 
 describe('--workers auto', () => {

@@ -97,6 +97,8 @@ let draining = false;
 let writeFailure: string | null = null;
 /** False once output could not be spilled to disk: it then waits in memory for its turn, as before spill files. */
 let canSpill = true;
+/** A spill file copied out, for the next object that spills (see SpillFile.clear). */
+let spareSpill: SpillFile | null = null;
 
 /**
  * Queues an object's output chunk for its turn. Past OUTPUT_WINDOW bytes in memory, an object that is not at the head
@@ -112,7 +114,8 @@ function queueOutput(seq: number, chunk: Buffer, turn: Int32Array): void {
   const ahead = seq - Atomics.load(turn, TURN_SEQ);
   if (!spill && canSpill && unwritten + chunk.length > OUTPUT_WINDOW && ahead > 0 && ahead < workers) {
     try {
-      spill = new SpillFile();
+      spill = spareSpill ?? new SpillFile();
+      spareSpill = null;
       queued.push({ seq, spill });
     } catch {
       canSpill = false;
@@ -168,16 +171,13 @@ function writeDue(turn: Int32Array, fd: number): boolean {
     const writes = writeFailure === null && Atomics.load(turn, TURN_WRITES) === 1;
     try {
       if (chunk && writes) writeAll(fd, chunk);
-      else if (spill && writes) {
-        const through = buffers.get();
-        spill.drainInto(through, (bytes) => writeAll(fd, bytes));
-        buffers.put(through);
-      }
+      else if (spill && writes) spill.copyTo(fd, buffers);
     } catch (err) {
       writeFailure = (err as Error).message;
       send({ type: 'output-failed', seq, message: writeFailure });
     } finally {
-      spill?.close();
+      if (spill && spill.clear() && !spareSpill) spareSpill = spill;
+      else spill?.close();
     }
     if (chunk) {
       buffers.put(chunk);

@@ -19,5 +19,9 @@ napi_value create_row_writer(napi_env env, napi_callback_info info);
 /* gunzip.c: `gunzip` and `gunzipChunk`, gzip decompression on the calling thread. */
 napi_value create_gunzip(napi_env env, napi_callback_info info);
 napi_value gunzip_chunk(napi_env env, napi_callback_info info);
+#ifdef __linux__
+/* send_file.c: `sendFile`, a spill file copied to stdout in the kernel. */
+napi_value send_file(napi_env env, napi_callback_info info);
+#endif
 
 #endif

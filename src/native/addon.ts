@@ -33,6 +33,12 @@ export interface NativeKernel {
    * io[1] on; true when the gzip data is at its end so far. Corrupt data throws (code Z_DATA_ERROR, as Node's zlib).
    */
   gunzipChunk(state: GunzipState, input: Uint8Array, output: Uint8Array, io: Int32Array): boolean;
+  /**
+   * Writes inFd's bytes [offset, offset + length) to outFd at outFd's own position, in the kernel (sendfile(2)), and
+   * returns how many were written (fewer only when inFd ends early). Throws with the errno's code; EINVAL when outFd
+   * cannot take it (a file opened for appending). Linux builds only (send_file.c).
+   */
+  sendFile?(outFd: number, inFd: number, offset: number, length: number): number;
 }
 
 /** A native gzip decompressor's state, freed with it. */

@@ -1,14 +1,30 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { nativeKernel } from '../native/addon.js';
+import type { OutputBuffers } from './output-buffers.js';
+
+/**
+ * How long one spill file takes output after output: pages dirty for longer than the kernel's dirty_expire_centisecs
+ * (30 s by default) are written to disk, which a file closed before then never is.
+ */
+const REUSE_MS = 20_000;
+
+/** Descriptors sendfile(2) refused (a file opened for appending): copied through user space instead. */
+const noKernelCopy = new Set<number>();
 
 /**
  * Output held on disk while it waits for its turn on stdout, so that the thread making it goes on instead of waiting
  * with a full window in memory. The file is unlinked as soon as it is open: the disk space comes back when it is
  * closed, and nothing is left behind if the process is killed.
+ *
+ * Once copied out, a file takes the next object's output over its own pages (`clear`): a new file per object had
+ * the kernel allocate, fill and free ~45 MB of page cache per .gz object. On 100 .gz objects with `--workers 2`,
+ * system time went from ~0.97 to ~0.7 s.
  */
 export class SpillFile {
   private readonly fd: number;
+  private readonly made = Date.now();
   /** Bytes written to it. */
   bytes = 0;
 
@@ -35,14 +51,45 @@ export class SpillFile {
     return off;
   }
 
-  /** Hands everything written to `write`, in order, through `buffer`. */
-  drainInto(buffer: Uint8Array, write: (bytes: Uint8Array) => void): void {
-    for (let pos = 0; pos < this.bytes; ) {
-      const n = readSync(this.fd, buffer, 0, Math.min(buffer.length, this.bytes - pos), pos);
-      if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
-      write(buffer.subarray(0, n));
-      pos += n;
+  /**
+   * Writes everything it holds to `fd`, at fd's own position. In the kernel where it can (sendfile(2), from the
+   * native code): the bytes then never come back through this thread, and to /dev/null they are not copied at all.
+   * Else through a buffer of `buffers`.
+   */
+  copyTo(fd: number, buffers: OutputBuffers): void {
+    let pos = 0;
+    const sendFile = nativeKernel?.sendFile;
+    if (sendFile && !noKernelCopy.has(fd)) {
+      try {
+        while (pos < this.bytes) {
+          const n = sendFile(fd, this.fd, pos, this.bytes - pos);
+          if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
+          pos += n;
+        }
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (pos > 0 || (code !== 'EINVAL' && code !== 'ENOSYS')) throw err;
+        noKernelCopy.add(fd);
+      }
     }
+    if (pos === this.bytes) return;
+    const through = buffers.get();
+    try {
+      while (pos < this.bytes) {
+        const n = readSync(this.fd, through, 0, Math.min(through.length, this.bytes - pos), pos);
+        if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
+        for (let off = 0; off < n; ) off += writeSync(fd, through, off, n - off);
+        pos += n;
+      }
+    } finally {
+      buffers.put(through);
+    }
+  }
+
+  /** Empties it for the next output; false when it has been in use too long (see REUSE_MS) and should be closed. */
+  clear(): boolean {
+    this.bytes = 0;
+    return Date.now() - this.made < REUSE_MS;
   }
 
   close(): void {
