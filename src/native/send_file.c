@@ -18,7 +18,10 @@ static napi_value errno_error(napi_env env, int err) {
                      err == EIO ? "EIO" : err == EAGAIN ? "EAGAIN" : err == EBADF ? "EBADF" : err == EFBIG ? "EFBIG" :
                      err == EDQUOT ? "EDQUOT" : "EOTHER";
   char message[160];
-  snprintf(message, sizeof message, "%s: %s, sendfile", code, strerror(err));
+  int start = snprintf(message, sizeof message, "%s: ", code);
+  snprintf(message + start, sizeof message - (size_t)start, "%s, sendfile", strerror(err));
+  /* As Node words them: "ENOSPC: no space left on device, write". */
+  if (message[start] >= 'A' && message[start] <= 'Z') message[start] = (char)(message[start] - 'A' + 'a');
   napi_value c, m, error;
   napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
   napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &m);
