@@ -35,8 +35,8 @@ export interface NativeKernel {
   gunzipChunk(state: GunzipState, input: Uint8Array, output: Uint8Array, io: Int32Array): boolean;
   /**
    * Writes inFd's bytes [offset, offset + length) to outFd at outFd's own position, in the kernel (sendfile(2)), and
-   * returns how many were written (fewer only when inFd ends early). Throws with the errno's code; EINVAL when outFd
-   * cannot take it (a file opened for appending). Linux builds only (send_file.c).
+   * returns how many were written (fewer only when inFd ends early), or -errno when it wrote nothing (-EINVAL when
+   * outFd cannot take it: a file opened for appending). Linux builds only (send_file.c).
    */
   sendFile?(outFd: number, inFd: number, offset: number, length: number): number;
 }

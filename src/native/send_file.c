@@ -7,33 +7,13 @@
 
 #ifdef __linux__
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/sendfile.h>
 #include <sys/types.h>
 
-/* Throws an Error whose code is the errno's name where Node would give one (the ones a write to stdout can hit). */
-static napi_value errno_error(napi_env env, int err) {
-  const char *code = err == EINVAL ? "EINVAL" : err == ENOSYS ? "ENOSYS" : err == EPIPE ? "EPIPE" : err == ENOSPC ? "ENOSPC" :
-                     err == EIO ? "EIO" : err == EAGAIN ? "EAGAIN" : err == EBADF ? "EBADF" : err == EFBIG ? "EFBIG" :
-                     err == EDQUOT ? "EDQUOT" : "EOTHER";
-  char message[160];
-  int start = snprintf(message, sizeof message, "%s: ", code);
-  snprintf(message + start, sizeof message - (size_t)start, "%s, sendfile", strerror(err));
-  /* As Node words them: "ENOSPC: no space left on device, write". */
-  if (message[start] >= 'A' && message[start] <= 'Z') message[start] = (char)(message[start] - 'A' + 'a');
-  napi_value c, m, error;
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &m);
-  napi_create_error(env, c, m, &error);
-  napi_throw(env, error);
-  return NULL;
-}
-
 /*
  * Writes inFd's bytes [offset, offset + length) to outFd at outFd's own file position (as write(2) does), and
- * returns how many were written: fewer only when inFd ends early. A failure with nothing written throws (code
- * EINVAL when outFd cannot take sendfile, such as a file opened for appending: the caller then copies itself).
+ * returns how many were written: fewer only when inFd ends early. A failure with nothing written returns -errno
+ * (the caller names it as Node does; -EINVAL when outFd cannot take sendfile, such as a file opened for appending).
  */
 napi_value send_file(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -55,8 +35,8 @@ napi_value send_file(napi_env env, napi_callback_info info) {
     ssize_t n = sendfile(out_fd, in_fd, &offset, left > 0x7ffff000 ? 0x7ffff000 : left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (written > 0) break;
-      return errno_error(env, errno);
+      if (written == 0) written = -errno;
+      break;
     }
     if (n == 0) break;
     left -= (size_t)n;

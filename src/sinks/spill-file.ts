@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 import { nativeKernel } from '../native/addon.js';
 import type { OutputBuffers } from './output-buffers.js';
 
@@ -59,18 +60,12 @@ export class SpillFile {
   copyTo(fd: number, buffers: OutputBuffers): void {
     let pos = 0;
     const sendFile = nativeKernel?.sendFile;
-    if (sendFile && !noKernelCopy.has(fd)) {
-      try {
-        while (pos < this.bytes) {
-          const n = sendFile(fd, this.fd, pos, this.bytes - pos);
-          if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
-          pos += n;
-        }
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (pos > 0 || (code !== 'EINVAL' && code !== 'ENOSYS')) throw err;
-        noKernelCopy.add(fd);
-      }
+    while (sendFile && !noKernelCopy.has(fd) && pos < this.bytes) {
+      const n = sendFile(fd, this.fd, pos, this.bytes - pos);
+      if (n > 0) pos += n;
+      else if (n === 0) throw new Error(`spill file ended at ${pos} of ${this.bytes} bytes`);
+      else if (pos === 0 && (n === -os.constants.errno.EINVAL || n === -os.constants.errno.ENOSYS)) noKernelCopy.add(fd);
+      else throw systemError(n, 'sendfile');
     }
     if (pos === this.bytes) return;
     const through = buffers.get();
@@ -95,4 +90,10 @@ export class SpillFile {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** An Error for -errno `n` as Node's fs functions throw them: "ENOSPC: no space left on device, write". */
+function systemError(n: number, syscall: string): NodeJS.ErrnoException {
+  const [code, text] = getSystemErrorMap().get(n) ?? ['UNKNOWN', `error ${-n}`];
+  return Object.assign(new Error(`${code}: ${text}, ${syscall}`), { code, errno: n, syscall });
 }
